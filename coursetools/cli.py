@@ -1,0 +1,105 @@
+"""Subcommands of ``python3 course.py``; each lives in its own module."""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+from coursetools import ROOT
+
+
+def cmd_test(args, extra) -> int:
+    """Run the pytest suite: unit tests and every notebook, one worker per core."""
+    jobs = args.jobs or os.cpu_count() or 1
+    cmd = [sys.executable, "-m", "pytest", "-n", str(jobs), *extra]
+    print("+", " ".join(cmd), flush=True)
+    return subprocess.call(cmd, cwd=ROOT)
+
+
+def cmd_lab(args, extra) -> int:
+    """Open JupyterLab on the course folder."""
+    cmd = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={ROOT}", *extra]
+    print("+", " ".join(cmd), flush=True)
+    return subprocess.call(cmd, cwd=ROOT)
+
+
+def cmd_setup(args, extra) -> int:
+    print(f"course environment ready: {sys.executable}")
+    return 0
+
+
+def cmd_bench(args, extra) -> int:
+    from coursetools.bench import main
+    return main(args.notebooks, jobs=args.jobs, seed=args.seed)
+
+
+def cmd_scoreboard(args, extra) -> int:
+    from coursetools.scoreboard import main
+    return main(args.dir)
+
+
+def cmd_seeds(args, extra) -> int:
+    from coursetools.seeds import main
+    return main(args.chapter, seeds=args.seeds, jobs=args.jobs)
+
+
+def cmd_book(args, extra) -> int:
+    from coursetools.book import main
+    return main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="course.py", description="What's in a Score? course commands.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("book", help="execute the chapters and build the HTML book in _build/html")
+    p.add_argument("--jobs", type=int, default=None, help="notebooks executed at once (default: cores)")
+    p.add_argument("--seed", type=int, default=None, help="COURSE_SEED for the build (default: env or 0)")
+    p.set_defaults(func=cmd_book)
+
+    p = sub.add_parser("test", help="run the test suite (extra arguments go to pytest)")
+    p.add_argument("--jobs", type=int, default=None, help="pytest-xdist workers (default: cores)")
+    p.set_defaults(func=cmd_test)
+
+    p = sub.add_parser("lab", help="open JupyterLab in the course environment")
+    p.set_defaults(func=cmd_lab)
+
+    p = sub.add_parser("setup", help="only create or update the environment")
+    p.set_defaults(func=cmd_setup)
+
+    p = sub.add_parser("bench", help="time every notebook and measure its peak memory")
+    p.add_argument("notebooks", nargs="*", help="chapter numbers or notebook paths (default: all)")
+    p.add_argument("--jobs", type=int, default=1, help="notebooks at once (default 1: clean timings)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("scoreboard", help="print the claim records as a table")
+    p.add_argument("--dir", default=None, help="claims folder (default: COURSE_CLAIMS_DIR or _build/claims)")
+    p.set_defaults(func=cmd_scoreboard)
+
+    p = sub.add_parser("seeds", help="run one chapter under several seeds; print claims side by side")
+    p.add_argument("chapter", help="chapter number (e.g. 01) or notebook path")
+    p.add_argument("--seeds", default="0,1,2,3,4", help="comma-separated seeds (default 0,1,2,3,4)")
+    p.add_argument("--jobs", type=int, default=None, help="runs at once (default: cores)")
+    p.set_defaults(func=cmd_seeds)
+
+    _add_classroom_commands(sub)
+    return parser
+
+
+def _add_classroom_commands(sub) -> None:
+    """``exercises`` and ``grade`` (coursetools.classroom), when that module is present."""
+    try:
+        from coursetools import classroom
+    except ImportError:
+        return
+    classroom.add_commands(sub)
+
+
+def main(argv: list[str]) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command not in ("test", "lab"):
+        parser.error(f"unrecognised arguments: {' '.join(extra)}")
+    return args.func(args, extra) or 0

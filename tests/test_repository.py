@@ -1,0 +1,70 @@
+"""Checks on the repository itself: clean notebooks, one package list, the layout."""
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+
+from coursetools import ROOT
+from coursetools.notebooks import ALL_FOLDERS, dirty_cells, find_notebooks, notebook_from_percent
+
+
+def committed_notebooks():
+    return find_notebooks(ALL_FOLDERS)
+
+
+@pytest.mark.parametrize("path", committed_notebooks(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_notebook_has_no_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    assert dirty_cells(nb) == [], f"{path.name}: strip outputs before committing (cells {dirty_cells(nb)})"
+
+
+def test_dirty_cell_check_catches_outputs():
+    nb = notebook_from_percent("# %%\nprint(1)\n# %% [markdown]\n# hi\n# %%\nx = 2\n")
+    assert dirty_cells(nb) == []
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+    nb.cells[2].execution_count = 3
+    assert dirty_cells(nb) == [0, 2]
+
+
+def _specs(lines):
+    out = {}
+    for line in lines:
+        line = line.split("#", 1)[0].strip()
+        if not line or line.startswith("-e") or line == ".":
+            continue
+        name = re.split(r"[<>=~!\[ ]", line, maxsplit=1)[0].lower().replace("_", "-")
+        out[name] = line.replace(" ", "")
+    return out
+
+
+def test_requirements_and_environment_agree():
+    req = _specs((ROOT / "requirements.txt").read_text().splitlines())
+    text = (ROOT / "environment.yml").read_text()
+    pip_section = text.split("- pip:", 1)[1].splitlines()
+    env = _specs(l.strip()[2:] for l in pip_section if l.strip().startswith("- "))
+    assert req, "requirements.txt lists no package"
+    assert req == env, f"requirements.txt and environment.yml differ: {set(req.items()) ^ set(env.items())}"
+
+
+def test_torch_is_pinned_to_one_series():
+    spec = _specs((ROOT / "requirements.txt").read_text().splitlines())["torch"]
+    assert re.fullmatch(r"torch==\d+\.\d+\.(\*|\d+)", spec), f"torch must be pinned to one release series: {spec}"
+
+
+def test_layout():
+    for name in ["chapters", "utils", "datasets", "exercises", "solutions", "tests", "environment.yml",
+                 "README.md", ".ci/run", "datasets/README.md", "chapters/00-preface.ipynb"]:
+        assert (ROOT / name).exists(), f"missing {name}"
+
+
+def test_catalog_matches_chapter_files():
+    from utils.catalog import CHAPTERS
+
+    assert [c.number for c in CHAPTERS] == list(range(1, 15))
+    for path in find_notebooks(("chapters", "solutions", "exercises")):
+        if path.name.startswith("00-"):
+            continue
+        slugs = {c.slug for c in CHAPTERS}
+        assert path.stem in slugs, f"{path.name} is not a chapter of utils/catalog.py"
