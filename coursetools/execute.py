@@ -85,6 +85,7 @@ def execute_notebook(path: Path | str, *, seed: int = 0, claims_dir: Path | str 
     claims_dir = Path(claims_dir) if claims_dir else ROOT / "_build" / "claims"
     claims_dir.mkdir(parents=True, exist_ok=True)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=False,
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no TCP-transport warning
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     error, index = None, None
