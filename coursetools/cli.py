@@ -9,9 +9,14 @@ import sys
 from coursetools import ROOT
 
 
+def default_jobs() -> int:
+    """Notebooks run side by side: one per core, at most 4 (each kernel holds up to ~2 GB)."""
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
 def cmd_test(args, extra) -> int:
     """Run the pytest suite: unit tests and every notebook, one worker per core."""
-    jobs = args.jobs or os.cpu_count() or 1
+    jobs = args.jobs or default_jobs()
     cmd = [sys.executable, "-m", "pytest", "-n", str(jobs), *extra]
     print("+", " ".join(cmd), flush=True)
     return subprocess.call(cmd, cwd=ROOT)
@@ -59,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_book)
 
     p = sub.add_parser("test", help="run the test suite (extra arguments go to pytest)")
-    p.add_argument("--jobs", type=int, default=None, help="pytest-xdist workers (default: cores)")
+    p.add_argument("--jobs", type=int, default=None, help="pytest-xdist workers (default: cores, at most 4)")
     p.set_defaults(func=cmd_test)
 
     p = sub.add_parser("lab", help="open JupyterLab in the course environment")
