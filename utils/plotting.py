@@ -34,3 +34,37 @@ def label(ax, title: str, xlabel: str, ylabel: str) -> None:
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
+
+
+def reliability_diagram(ax, p_hat, y, n_bins: int = 10, label: str | None = None, *,
+                        strategy: str = "uniform", show_diagonal: bool = True, marker: str = "o"):
+    """Draw a reliability diagram on ``ax``: observed frequency against mean forecast, per bin.
+
+    Points are the non-empty bins of :func:`utils.calibration.reliability_curve` (marker area
+    grows with the bin's count); the dashed diagonal is perfect calibration. Call it once per
+    model on the same axis to compare models; ``label`` names the model in the legend. Sets the
+    title and axis labels only when the axis has none yet. Returns the curve
+    ``(mean_pred, freq, count)``.
+    """
+    import numpy as np
+
+    from utils.calibration import reliability_curve
+
+    mean_pred, freq, count = reliability_curve(p_hat, y, n_bins=n_bins, strategy=strategy)
+    if show_diagonal and not getattr(ax, "_course_diagonal", False):
+        ax.plot([0, 1], [0, 1], ls="--", color="0.5", lw=1, label="perfect calibration")
+        ax._course_diagonal = True
+    sizes = 15 + 85 * np.sqrt(count / count.max())
+    line, = ax.plot(mean_pred, freq, "-", lw=1.5, label=label)
+    ax.scatter(mean_pred, freq, s=sizes, color=line.get_color(), marker=marker, zorder=3)
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(-0.02, 1.02)
+    if not ax.get_title():
+        ax.set_title("Reliability diagram")
+    if not ax.get_xlabel():
+        ax.set_xlabel("mean predicted probability in bin")
+    if not ax.get_ylabel():
+        ax.set_ylabel("observed frequency in bin")
+    if label is not None:
+        ax.legend(loc="upper left")
+    return mean_pred, freq, count

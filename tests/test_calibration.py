@@ -1,0 +1,226 @@
+"""Unit tests of utils.calibration and utils.esports_sim (chapter 01), against scikit-learn and SciPy."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from sklearn.calibration import calibration_curve  # noqa: E402
+from sklearn.metrics import accuracy_score, brier_score_loss  # noqa: E402
+
+from utils import calibration as cal  # noqa: E402
+from utils.esports_sim import (exact_win_probability, rollout_win_probability,  # noqa: E402
+                               simulate_games)
+from utils.plotting import reliability_diagram  # noqa: E402
+
+
+def sample(n=2000, tau=1.0, shift=0.0, a=2.0, b=2.0, seed=0):
+    """True p ~ Beta(a, b), outcomes y ~ Bernoulli(p), forecasts distorted in logit space."""
+    rng = np.random.default_rng(seed)
+    p = rng.beta(a, b, size=n)
+    y = (rng.random(n) < p).astype(int)
+    return p, y, cal.distort_probs(p, tau=tau, shift=shift)
+
+
+# --- against scikit-learn -------------------------------------------------------------------
+@pytest.mark.parametrize("tau", [0.5, 1.0, 2.0])
+def test_brier_matches_sklearn(tau):
+    _, y, p_hat = sample(tau=tau)
+    assert cal.brier_score(p_hat, y) == pytest.approx(brier_score_loss(y, p_hat), abs=1e-12)
+
+
+@pytest.mark.parametrize("strategy", ["uniform", "quantile"])
+@pytest.mark.parametrize("n_bins", [3, 10, 25])
+def test_reliability_curve_matches_sklearn(n_bins, strategy):
+    _, y, p_hat = sample(n=500, tau=1.7, seed=3)
+    mean_pred, freq, count = cal.reliability_curve(p_hat, y, n_bins=n_bins, strategy=strategy)
+    ref_freq, ref_pred = calibration_curve(y, p_hat, n_bins=n_bins, strategy=strategy)
+    np.testing.assert_allclose(mean_pred, ref_pred, atol=1e-12)
+    np.testing.assert_allclose(freq, ref_freq, atol=1e-12)
+    assert count.sum() == len(y) and np.all(count > 0)
+
+
+def test_ece_matches_a_reference_built_on_sklearn():
+    _, y, p_hat = sample(n=800, tau=2.0, seed=4)
+    ref_freq, ref_pred = calibration_curve(y, p_hat, n_bins=10)
+    edges = np.linspace(0, 1, 11)
+    counts = np.bincount(np.searchsorted(edges[1:-1], p_hat), minlength=10)
+    counts = counts[counts > 0]
+    reference = np.sum(counts * np.abs(ref_freq - ref_pred)) / len(y)
+    assert cal.ece_binned(p_hat, y, n_bins=10) == pytest.approx(reference, abs=1e-12)
+
+
+def test_ece_by_hand_on_a_tiny_example():
+    p_hat = [0.05, 0.15, 0.95, 0.85, 0.9]
+    y = [0, 1, 1, 1, 0]
+    # bins: [0,.1] {0.05 -> y 0}, (.1,.2] {0.15 -> y 1}, (.8,.9] {0.85, 0.9 -> 1, 0}, (.9,1] {0.95 -> 1}
+    expected = (1 * 0.05 + 1 * 0.85 + 2 * abs(0.5 - 0.875) + 1 * 0.05) / 5
+    assert cal.ece_binned(p_hat, y, n_bins=10) == pytest.approx(expected, abs=1e-12)
+
+
+# --- Balance ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("tau,shift", [(1.0, 0.0), (2.0, 0.0), (0.5, 0.0), (1.0, 0.6)])
+def test_balance_is_accuracy_minus_mean_confidence(tau, shift):
+    _, y, p_hat = sample(tau=tau, shift=shift, seed=7)
+    identity = accuracy_score(y, p_hat >= 0.5) - np.maximum(p_hat, 1 - p_hat).mean()
+    assert cal.balance_score(p_hat, y) == pytest.approx(identity, abs=1e-12)
+    assert cal.accuracy(p_hat, y) == pytest.approx(accuracy_score(y, p_hat >= 0.5), abs=1e-12)
+
+
+def test_balance_terms_follow_the_four_cases():
+    p_hat = np.array([0.8, 0.3, 0.8, 0.3, 0.5, 0.5])
+    y = np.array([1, 0, 0, 1, 1, 0])
+    expected = [1 - 0.8, 0.3, -0.8, 0.3 - 1, 0.5, -0.5]   # the tie 0.5 counts as predicting y = 1
+    np.testing.assert_allclose(cal.balance_terms(p_hat, y), expected, atol=1e-12)
+
+
+def test_balance_terms_lie_in_their_range():
+    _, y, p_hat = sample(n=5000, tau=3.0, seed=1)
+    g = cal.balance_terms(p_hat, y)
+    assert g.shape == (5000,)
+    assert g.min() >= -1.0 and g.max() <= 0.5
+
+
+def test_balance_sign_and_size_track_the_true_error_for_one_way_miscalibration():
+    p, y, over = sample(n=200_000, tau=2.0, seed=2)
+    under = cal.distort_probs(p, tau=0.5)
+    for p_hat, sign in [(over, -1), (under, +1)]:
+        b = cal.balance_score(p_hat, y)
+        tce = cal.true_calibration_error(p_hat, p)
+        assert np.sign(b) == sign
+        assert abs(abs(b) - tce) < 4 * cal.balance_standard_error(p_hat, y)
+
+
+def test_balance_expectation_equals_signed_error_per_state():
+    """|E[g]| = |p_hat - p| exactly: the expected gain over y ~ Bernoulli(p), computed in closed form."""
+    p = np.linspace(0.01, 0.99, 99)
+    p_hat = cal.distort_probs(p, tau=1.8, shift=0.3)
+    expected_g = p * cal.balance_terms(p_hat, np.ones_like(p)) + (1 - p) * cal.balance_terms(p_hat, np.zeros_like(p))
+    np.testing.assert_allclose(np.abs(expected_g), np.abs(p_hat - p), atol=1e-12)
+
+
+def test_calibrated_forecasts_have_balance_near_zero():
+    p, y, _ = sample(n=200_000, seed=5)
+    assert abs(cal.balance_score(p, y)) < 4 * cal.balance_standard_error(p, y)
+
+
+def test_opposite_errors_cancel_in_balance():
+    """The pitfall the chapter shows: a logit shift is over-confident on one side, under on the other."""
+    p, y, p_hat = sample(n=200_000, shift=0.6, seed=6)
+    assert abs(cal.balance_score(p_hat, y)) < 0.6 * cal.true_calibration_error(p_hat, p)
+
+
+def test_distort_probs_identity_and_direction():
+    p = np.linspace(0.05, 0.95, 19)
+    np.testing.assert_allclose(cal.distort_probs(p), p, atol=1e-9)
+    sharp = cal.distort_probs(p, tau=2.0)
+    assert np.all(np.abs(sharp - 0.5) >= np.abs(p - 0.5) - 1e-12)
+    assert np.all(np.isfinite(cal.distort_probs([0.0, 1.0], tau=3.0)))
+
+
+def test_true_calibration_error_by_hand():
+    assert cal.true_calibration_error([0.2, 0.9], [0.1, 0.6]) == pytest.approx(0.2)
+
+
+# --- bad input ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("func", [cal.brier_score, cal.ece_binned, cal.balance_score, cal.balance_terms,
+                                  cal.reliability_curve, cal.accuracy])
+def test_probabilities_outside_unit_interval_are_rejected_with_index(func):
+    with pytest.raises(ValueError, match=r"p_hat\[1\] = 1\.2"):
+        func([0.3, 1.2, 0.5], [0, 1, 1])
+    with pytest.raises(ValueError, match=r"p_hat\[0\] = nan"):
+        func([np.nan, 0.2], [0, 1])
+    with pytest.raises(ValueError, match=r"p_hat\[2\] = -0\.1"):
+        func([0.3, 0.2, -0.1], [0, 1, 1])
+
+
+@pytest.mark.parametrize("func", [cal.brier_score, cal.ece_binned, cal.balance_score])
+def test_bad_outcomes_lengths_shapes_and_empty_input(func):
+    with pytest.raises(ValueError, match=r"y\[1\] = 2"):
+        func([0.3, 0.4], [0, 2])
+    with pytest.raises(ValueError, match="same length"):
+        func([0.3, 0.4, 0.5], [0, 1])
+    with pytest.raises(ValueError, match="1-D"):
+        func([[0.3, 0.4]], [[0, 1]])
+    with pytest.raises(ValueError, match="empty"):
+        func([], [])
+
+
+@pytest.mark.parametrize("n_bins", [0, -3, 2.5, True, "10"])
+def test_bad_bin_counts(n_bins):
+    with pytest.raises(ValueError, match="n_bins"):
+        cal.ece_binned([0.2, 0.7], [0, 1], n_bins=n_bins)
+
+
+def test_bad_strategy_tau_and_tce_lengths():
+    with pytest.raises(ValueError, match="strategy"):
+        cal.ece_binned([0.2, 0.7], [0, 1], strategy="equal")
+    with pytest.raises(ValueError, match="tau"):
+        cal.distort_probs([0.2], tau=0.0)
+    with pytest.raises(ValueError, match="same length"):
+        cal.true_calibration_error([0.2, 0.3], [0.2])
+    with pytest.raises(ValueError, match="p_true"):
+        cal.true_calibration_error([0.2], [1.5])
+
+
+# --- the esports simulator --------------------------------------------------------------------
+@pytest.mark.parametrize("lead,minute", [(0.0, 5), (2.0, 5), (-3.0, 15), (4.0, 25), (1.0, 1)])
+def test_exact_win_probability_matches_a_monte_carlo_rollout(lead, minute):
+    exact = float(exact_win_probability(lead, minute, n_minutes=30, drift_sd=0.3))
+    mc = rollout_win_probability(lead, minute, n_minutes=30, drift_sd=0.3, n_rollouts=40_000, rng=11)
+    # the roll-out is weighted; its standard error is below 0.005 for these states
+    assert abs(exact - mc) < 0.015, (exact, mc)
+
+
+def test_exact_win_probability_without_drift_is_a_normal_tail():
+    from scipy.stats import norm
+
+    p = exact_win_probability(np.array([1.0, -2.0]), np.array([10, 20]), n_minutes=30, drift_sd=0.0)
+    np.testing.assert_allclose(p, norm.cdf([1.0 / np.sqrt(20), -2.0 / np.sqrt(10)]), atol=1e-12)
+
+
+def test_exact_win_probability_is_symmetric_and_monotone():
+    leads = np.linspace(-5, 5, 21)
+    p = exact_win_probability(leads, 12)
+    np.testing.assert_allclose(p + p[::-1], 1.0, atol=1e-12)
+    assert np.all(np.diff(p) > 0)
+
+
+def test_simulated_games_have_the_documented_shape_and_are_calibrated():
+    games = simulate_games(2000, n_minutes=30, drift_sd=0.3, rng=0)
+    n = 2000 * 29
+    for key in ("game", "minute", "gold_diff", "time_left", "p_win", "winner"):
+        assert games[key].shape == (n,), key
+    assert games["drift"].shape == (2000,)
+    assert set(np.unique(games["minute"])) == set(range(1, 30))
+    # the exact probabilities are calibrated: on the last snapshots (nearly independent of
+    # earlier ones) the mean probability matches the win rate within sampling error
+    late = games["minute"] == 29
+    assert abs(games["p_win"][late].mean() - games["winner"][late].mean()) < 0.03
+    assert abs(cal.balance_score(games["p_win"], games["winner"])) < 0.02
+
+
+def test_simulator_rejects_bad_settings():
+    with pytest.raises(ValueError, match="n_games"):
+        simulate_games(0)
+    with pytest.raises(ValueError, match="minute"):
+        exact_win_probability(1.0, 30, n_minutes=30)
+    with pytest.raises(ValueError, match="drift_sd"):
+        simulate_games(5, drift_sd=-1.0)
+
+
+# --- the shared reliability diagram -----------------------------------------------------------
+def test_reliability_diagram_draws_the_curve_it_returns():
+    _, y, p_hat = sample(n=500, tau=2.0)
+    fig, ax = plt.subplots()
+    mean_pred, freq, count = reliability_diagram(ax, p_hat, y, n_bins=10, label="tau 2")
+    reliability_diagram(ax, p_hat, y, n_bins=5, label="again")
+    lines = [line for line in ax.get_lines() if line.get_label() == "tau 2"]
+    np.testing.assert_allclose(lines[0].get_xdata(), mean_pred)
+    np.testing.assert_allclose(lines[0].get_ydata(), freq)
+    assert sum(line.get_label() == "perfect calibration" for line in ax.get_lines()) == 1
+    assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
+    plt.close(fig)
