@@ -2,6 +2,11 @@
 
 A failure names the notebook, the cell and the traceback. The per-cell time-out
 (COURSE_NB_TIMEOUT, default 900 s) only guards against hangs; budgets are `course.py bench`'s job.
+
+Executions go through the execution cache (coursetools.execute.execute_cached) under this test
+run's id: each notebook runs once per test run, and the book test (tests/test_book.py) reuses the
+same executions instead of running every chapter a second time. An entry from an earlier run never
+stands in for a test: the id differs, so the notebook executes again.
 """
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from coursetools import ROOT
-from coursetools.execute import clear_claims, execute_notebook
+from coursetools.execute import execute_cached, execute_notebook
 from coursetools.notebooks import find_notebooks
 from utils.claims import claims_dir, load_records
 
@@ -30,12 +35,11 @@ def check_claims(records: list[dict], notebook: str) -> None:
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(ROOT)) for p in NOTEBOOKS])
-def test_notebook_runs(path: Path, record_property):
+def test_notebook_runs(path: Path, record_property, testrun_uid):
     is_chapter = path.parent.name == "chapters"
     with tempfile.TemporaryDirectory() as scratch:
         folder = claims_dir() if is_chapter else Path(scratch)
-        clear_claims(folder, path)
-        result = execute_notebook(path, seed=SEED, claims_dir=folder, threads=1)
+        result = execute_cached(path, seed=SEED, claims_dir=folder, threads=1, run_id=testrun_uid)
         record_property("notebook", str(path.relative_to(ROOT)))
         record_property("notebook_seconds", round(result.seconds, 1))
         record_property("notebook_peak_mb", result.peak_mb)
