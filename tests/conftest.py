@@ -1,5 +1,20 @@
-"""Shared test settings: the wall-time report of executed notebooks, slowest first."""
+"""Shared test settings: one torch thread per test process, and the wall-time report of executed
+notebooks, slowest first."""
 from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    """Tests run one process per core (pytest-xdist); the tiny models train fastest on one thread
+    each, and two processes that each want both cores thrash (a 7 s test took 58 s)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -15,13 +15,6 @@ from utils.tiny_lm import TinyLM, TinyLMConfig
 TASK = INCOME_TASK
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 @pytest.fixture(scope="module")
 def population():

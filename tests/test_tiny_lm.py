@@ -8,14 +8,6 @@ from utils.tiny_lm import (TinyLM, TinyLMConfig, WordTokenizer, causal_mask, gen
                            next_token_loss, train_next_token)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models are fastest on one thread; on a busy 2-core machine, more threads thrash."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def small_model(causal=True, seed=0, **kw) -> TinyLM:
     torch.manual_seed(seed)
