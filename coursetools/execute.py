@@ -33,10 +33,16 @@ from coursetools import ROOT
 
 DEFAULT_TIMEOUT = int(os.environ.get("COURSE_NB_TIMEOUT", "900"))  # per cell; a hang guard, not a budget
 PEAK_MARK = "__COURSE_PEAK_KB__"
+# The kernel's own peak resident memory. On Linux read VmHWM: ru_maxrss survives exec, so it
+# would also count the memory of the process the kernel was forked from (a test worker that has
+# imported torch already holds ~600 MB).
 _PEAK_CELL = f"""\
 import resource as _r, sys as _s
-_k = max(_r.getrusage(_r.RUSAGE_SELF).ru_maxrss, _r.getrusage(_r.RUSAGE_CHILDREN).ru_maxrss)
-print("{PEAK_MARK}", _k // 1024 if _s.platform == "darwin" else _k)"""
+try:
+    _k = int([l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM:")][0])
+except (OSError, IndexError):
+    _k = _r.getrusage(_r.RUSAGE_SELF).ru_maxrss // (1024 if _s.platform == "darwin" else 1)
+print("{PEAK_MARK}", max(_k, _r.getrusage(_r.RUSAGE_CHILDREN).ru_maxrss // (1024 if _s.platform == "darwin" else 1)))"""
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 # Dependency tracing: a first cell records every file the kernel opens (an audit hook); a last
