@@ -58,7 +58,8 @@ def ensure_environment() -> Path:
     else:
         print("course.py: requirements changed since the last install; updating the environment", flush=True)
     _run([python, "-m", "pip", "install", "--disable-pip-version-check", "-q", "--upgrade", "pip"])
-    _run([python, "-m", "pip", "install", "--disable-pip-version-check", "-r", ROOT / "requirements.txt",
+    print("course.py: installing the packages of requirements.txt (quietly; errors are shown)", flush=True)
+    _run([python, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", ROOT / "requirements.txt",
           "-e", ROOT])
     stamp.write_text(wanted + "\n")
     return python
