@@ -5,6 +5,7 @@ configuration directory. Everything the site needs is bundled: MathJax comes fro
 and scripts from sphinx-book-theme; nothing is fetched at build time or when reading."""
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -17,7 +18,7 @@ author = "the course authors"
 copyright = "the course authors; text CC BY 4.0, code MIT"
 html_title = "What's in a Score?"
 
-extensions = ["myst_nb", "sphinx.ext.mathjax"]
+extensions = ["myst_nb", "sphinx.ext.mathjax", "sphinx_copybutton"]
 exclude_patterns = ["downloads/**", "**.ipynb_checkpoints"]
 master_doc = "index"
 
@@ -25,6 +26,11 @@ master_doc = "index"
 nb_execution_mode = "off"
 nb_ipywidgets_js = {}                 # no widget JavaScript from a CDN
 nb_merge_streams = True
+# text/markdown outputs (a table shown with IPython's Markdown) are parsed as MyST, which knows
+# tables; the default, CommonMark, printed them as raw pipe text
+nb_render_markdown_format = "myst"
+# the copy button leaves out prompts and outputs; it copies the code alone
+copybutton_exclude = ".linenos, .gp, .go"
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist", "html_image",
                           "attrs_inline"]
 myst_heading_anchors = 3
@@ -47,6 +53,20 @@ html_theme_options = {
     "navigation_with_keys": False,
     "search_bar_text": "Search the book…",
 }
+# Where the course lives, when the builder says so (COURSE_REPOSITORY_URL): the theme then shows
+# a repository button and launch buttons (Binder, Colab) on each chapter. Unset, the book shows
+# neither, and the landing page offers the course as one zip instead.
+REPOSITORY = os.environ.get("COURSE_REPOSITORY_URL", "").strip()
+if REPOSITORY:
+    html_theme_options.update({
+        "repository_url": REPOSITORY,
+        "repository_branch": os.environ.get("COURSE_REPOSITORY_BRANCH", "main"),
+        "path_to_docs": "",
+        "use_repository_button": True,
+        "launch_buttons": {"binderhub_url": "https://mybinder.org",
+                           "colab_url": "https://colab.research.google.com",
+                           "notebook_interface": "jupyterlab"},
+    })
 html_context = {"default_mode": "auto"}   # follow the reader's light/dark setting (an empty
                                           # mode makes the theme log a console error)
 html_static_path = ["static"]

@@ -1,6 +1,6 @@
 """``course.py bench``: wall time and peak memory of every notebook, slowest first.
 
-The output format is stable (it is how the budgets of DESIGN.md are checked):
+The output format is stable (it is how the budgets of CONTRIBUTING.md, section 7, are checked):
 
     notebook                                   wall_s   peak_mb  status
     chapters/12-score-estimation.ipynb           41.2     612.0  ok
@@ -58,7 +58,7 @@ def format_table(results) -> str:
 
 def main(names, jobs: int = 1, seed: int = 0) -> int:
     paths = resolve_notebooks(names)
-    threads = 1 if jobs > 1 else None
+    threads = 1   # as the tests run them; on a loaded machine, two torch threads spin-wait
     print(f"benchmarking {len(paths)} notebook(s), {jobs} at a time, seed {seed}...", flush=True)
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         results = list(pool.map(_run_one, [(p, seed, threads) for p in paths]))

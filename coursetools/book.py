@@ -19,6 +19,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -34,8 +35,11 @@ import nbformat
 
 from coursetools import BUILD, ROOT
 from coursetools.execute import Execution, execute_cached, write_claims
+from coursetools.exercises import exercise_name
 from utils.catalog import BY_NUMBER, CHAPTERS, PARTS
-from utils.claims import _short, load_all
+from utils.claims import load_all, validate_record, verdict
+from utils.claims import short as _short
+from utils.core import get_seed
 from utils.claims import claims_dir as default_claims_dir
 
 BOOK_DIR = ROOT / "book"          # conf.py, page templates, static files
@@ -62,12 +66,28 @@ class ChapterPage:
     def catalog(self):
         return BY_NUMBER.get(self.number)
 
+    def title(self) -> str:
+        """The notebook's own title (its first ``# `` heading), else the file name."""
+        nb = self.execution.nb if self.execution and self.execution.nb else None
+        cells = nb["cells"] if nb else []
+        for cell in cells:
+            if cell["cell_type"] == "markdown":
+                source = "".join(cell["source"])
+                first = source.lstrip().splitlines()[0] if source.strip() else ""
+                if first.startswith("# "):
+                    return first[2:].strip()
+        return self.path.stem
+
     def records(self) -> list[dict]:
         """The claim records this chapter's run wrote (all of its record files)."""
         out = []
-        for text in (self.execution.claims if self.execution else {}).values():
+        for name, text in (self.execution.claims if self.execution else {}).items():
             data = json.loads(text)
-            out += data if isinstance(data, list) else [data]
+            for record in data if isinstance(data, list) else [data]:
+                try:
+                    out.append(validate_record(record))
+                except ValueError as exc:
+                    raise BookError(f"{self.path.name}: claim record {name}: {exc}") from None
         return out
 
     def verdict(self) -> str:
@@ -173,11 +193,16 @@ def chapter_header(page: ChapterPage, seed: int, exercises_dir: Path) -> str:
     if entry is not None:
         lines.append(f"**Part {entry.part}, {md_literal(PARTS[entry.part])}.** The score: "
                      f"{md_literal(entry.score)}.\n")
-        lines.append(f"**Paper.** {md_citation(entry)}\n")
+        links = [f"[arXiv:{entry.arxiv}]({entry.paper_url})"] if entry.arxiv else []
+        links.append(f"[official code]({entry.code})" if entry.code else "no official code")
+        lines.append(f"**Paper.** {' · '.join(links)} (full citation below).\n")
     downloads = [f"{{download}}`the notebook <../downloads/chapters/{page.path.name}>`"]
-    if (Path(exercises_dir) / page.path.name).is_file():
-        downloads.append(f"{{download}}`its exercises <../downloads/exercises/{page.path.name}>`")
-    lines.append(f"**Run it.** Download {' and '.join(downloads)}. This page was executed in "
+    exercise = exercise_name(page.path.stem)
+    if (Path(exercises_dir) / exercise).is_file():
+        downloads.append(f"{{download}}`its exercises <../downloads/exercises/{exercise}>`")
+    lines.append(f"**Run it.** In the course folder ([get the course](../index.md#get-the-course-and-run-it)), open "
+                 f"`chapters/{page.path.name}` in JupyterLab (`python3 course.py lab`). "
+                 f"Download {' and '.join(downloads)}. This page was executed in "
                  f"{page.execution.seconds:.0f} s with seed {seed}.\n")
     lines.append(f"**Claim check.** {_claim_sentence(page)} See the "
                  f"[reproduction scoreboard](../scoreboard.md).")
@@ -193,7 +218,52 @@ def _claim_sentence(page: ChapterPage) -> str:
     return f"{held} of {len(records)} claim(s) recorded by this run hold."
 
 
-def chapter_notebook(page: ChapterPage, seed: int, exercises_dir: Path):
+_TITLE_CALL = re.compile(r"""\blabel\(\s*[\w.\[\]]+\s*,\s*(["'])(?P<title>[^"'{}]+)\1""")
+_TITLE_SET = re.compile(r"""\.(?:set_title|suptitle)\(\s*(["'])(?P<title>[^"'{}]+)\1""")
+_CHAPTER_MENTION = re.compile(r"(?<![\[\w/`-])([Cc]hapter) (\d\d)\b(?![\]`])")
+
+
+def figure_titles(source: str) -> list[str]:
+    """The titles a plotting cell gives its axes (``label(ax, "title", ...)``, ``set_title``)."""
+    return [m["title"].strip() for pattern in (_TITLE_CALL, _TITLE_SET)
+            for m in pattern.finditer(source)]
+
+
+def caption_figures(nb, prefix: str) -> None:
+    """Give each cell that draws a figure a numbered caption and alt text from its axes' titles.
+
+    myst-nb reads ``mystnb.figure`` (caption, name: numbered by Sphinx) and ``mystnb.image``
+    (alt text) from the cell's metadata; a chapter's own metadata wins.
+    """
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or not any(
+                "image/png" in out.get("data", {}) for out in cell.get("outputs", [])):
+            continue
+        titles = figure_titles(cell.source)
+        if not titles:
+            continue
+        text = "; ".join(dict.fromkeys(titles))
+        meta = cell.metadata.setdefault("mystnb", {})
+        meta.setdefault("figure", {"caption": md_literal(text), "name": f"{prefix}-fig-{i}"})
+        meta.setdefault("image", {"alt": f"Figure: {text}"})
+
+
+def link_chapter_mentions(nb, written: dict[int, str]) -> None:
+    """Turn "chapter 12" in the prose into a link to that chapter's page, when it exists."""
+    def link(match):
+        number = int(match[2])
+        return f"[{match[1]} {match[2]}]({written[number]}.ipynb)" if number in written \
+            else match[0]
+
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            parts = re.split(r"(`[^`]*`|\$\$.*?\$\$|\$[^$]*\$)", cell.source, flags=re.DOTALL)
+            cell.source = "".join(part if j % 2 else _CHAPTER_MENTION.sub(link, part)
+                                  for j, part in enumerate(parts))
+
+
+def chapter_notebook(page: ChapterPage, seed: int, exercises_dir: Path,
+                     written: dict[int, str] | None = None):
     """The executed notebook with the chapter header inserted after its title cell."""
     nb = nbformat.from_dict(page.execution.nb)
     header = nbformat.v4.new_markdown_cell(chapter_header(page, seed, exercises_dir))
@@ -202,7 +272,39 @@ def chapter_notebook(page: ChapterPage, seed: int, exercises_dir: Path):
     at = 1 if first is not None and first.cell_type == "markdown" and \
         first.source.lstrip().startswith("# ") else 0
     nb.cells.insert(at, header)
+    caption_figures(nb, page.name[:2])
+    link_chapter_mentions(nb, {n: stem for n, stem in (written or {}).items()
+                               if n != page.number})
+    if page.catalog is not None and page.catalog.module:
+        table = code_map(page.catalog)
+        if table:
+            cell = nbformat.v4.new_markdown_cell(table)
+            cell.id = "course-code-map"
+            nb.cells.append(cell)
     return nb
+
+
+def code_map(entry) -> str:
+    """The chapter's paper -> code table (coursetools.contract.equation_map), folded."""
+    from coursetools.contract import equation_map
+
+    try:
+        rows = equation_map(entry.module)
+    except ImportError:
+        return ""
+    if not rows:
+        return ""
+    lines = [":::{admonition} Paper → code: where each part of the paper lives",
+             ":class: dropdown code-map", "",
+             f"Every public function of `utils/{entry.module}.py`, the part of the paper it "
+             f"implements, and the unit tests in `tests/test_{entry.module}.py` that check it.",
+             "", "```{list-table}", ":header-rows: 1", ":class: code-map-table", "",
+             "* - Paper\n  - Function\n  - Tested by"]
+    for row in rows:
+        tests = ", ".join(f"`{t}`" for t in row.tests) or "—"
+        lines.append(f"* - {md_literal(row.where)}\n  - `{row.function}`\n  - {tests}")
+    lines += ["```", ":::"]
+    return "\n".join(lines)
 
 
 def card_text(number: int) -> tuple[str, str, str]:
@@ -259,36 +361,65 @@ def chapter_cards(pages: list[ChapterPage]) -> str:
     return "\n".join(blocks)
 
 
-def scoreboard_table(claims: Path) -> str:
-    """The scoreboard's table, from the claim records in ``claims`` (nothing typed by hand)."""
-    from coursetools.scoreboard import verdict
+def scoreboard_table(claims: Path, pages: list[ChapterPage] | None = None, seed: int = 0) -> str:
+    """The scoreboard, from this build's claim records (nothing typed by hand), with what the
+    kept seed sweeps (``course.py seeds``) say of each claim when their sources are current."""
+    from coursetools.seeds import load_sweeps, summarize
 
     records = [r for _, chapter in sorted(load_all(claims).items()) for r in chapter]
     if not records:
         return "*No chapter recorded a claim in this build.*\n"
+    paths = {p.number: p.path for p in pages or []}
+    sweeps = {n: load_sweeps(path) for n, path in paths.items()}
+    titles = {p.number: p.title() for p in pages or []}
     asserted = [r for r in records if r.get("asserted", True)]
     held = sum(r["holds"] for r in asserted)
-    lines = [f"**{held} of {len(asserted)} asserted claims hold**; "
-             f"{len(records) - len(asserted)} claim(s) reported but not asserted.\n",
+    swept = any(sweeps.values())
+    lines = [f"**{held} of {len(asserted)} asserted claims hold** in this build (seed {seed}); "
+             f"{len(records) - len(asserted)} claim(s) reported but not asserted.",
+             "" if swept else "No seed sweep matches this build's sources: the *Seeds* column is "
+             "empty. Run `python3 course.py seeds` (every chapter, seeds 0-4) and rebuild to "
+             "see how each claim fares across seeds.", "",
              "```{list-table}", ":header-rows: 1", ":class: scoreboard",
-             ":widths: 6 31 22 14 12 9 6", "",
-             "* - Ch.\n  - Claim\n  - Paper\n  - Ours\n  - Threshold\n  - Verdict\n  - Seed"]
+             ":widths: 14 30 14 14 14 14", "",
+             "* - Chapter\n  - Claim\n  - Paper\n  - Ours (control)\n  - Verdict\n  - Seeds"]
     for r in records:
         word = verdict(r)
+        number = r["chapter"]
+        chapter = f"[{md_literal(titles.get(number, f'Chapter {number:02d}'))}]" \
+                  f"({_chapter_doc(number)})"
+        paper = md_value(r["paper_value"])
+        if r.get("paper_typical") is not None:
+            paper += "\\\n    typical: " + md_value(r["paper_typical"])
+        ours = md_value(r["ours"])
+        if r.get("control") is not None:
+            ours += "\\\n    " + md_literal(f"control ({r.get('control_label') or 'control'}): ") \
+                + md_value(r["control"])
         comparison = r.get("comparison") or ""
-        cells = [f"[{r['chapter']:02d}]({_chapter_doc(r['chapter'])})", md_literal(r["claim"]),
-                 md_value(r["paper_value"]), md_value(r["ours"]),
-                 (md_literal(comparison) + " " if comparison else "") + md_value(r["threshold"]),
-                 f"[{md_literal(word)}]{{.verdict .{word.split()[0].lower()}}}", str(r["seed"])]
+        threshold = (md_literal(comparison) + " " if comparison else "") + md_value(r["threshold"])
+        kind = "effect" if r["evidence"] == "effect" else "check"
+        summary = summarize(r["claim"], sweeps.get(number, []))
+        if summary is None:
+            seeds_text = f"seed {r['seed']} only"
+        else:
+            seeds_text = f"held on {summary['held']} of {summary['seeds']} seeds"
+            if summary["low"] is not None:
+                seeds_text += (f"\\\n    ours from {md_literal(_short(summary['low']))} "
+                               f"to {md_literal(_short(summary['high']))}")
+        cells = [chapter, f"*{kind}.* {md_literal(r['claim'])}", paper, ours,
+                 f"[{md_literal(word)}]{{.verdict .{word.split()[0].lower()}}}\\\n    "
+                 f"threshold {threshold}", seeds_text]
         lines.append("* - " + "\n  - ".join(cells))
     lines.append("```")
     return "\n".join(lines) + "\n"
 
 
 def md_value(value) -> str:
-    """A record's value as Markdown: a number or text as printed, a dict one entry per line."""
+    """A record's value as Markdown: a number or text as printed, a dict one entry per line,
+    its keys written as words (``chain_rule_error`` -> ``chain rule error``)."""
     if isinstance(value, dict):
-        return "\\\n    ".join(md_literal(f"{k} = {_short(v)}") for k, v in value.items())
+        return "\\\n    ".join(md_literal(f"{str(k).replace('_', ' ')} = {_short(v)}")
+                               for k, v in value.items())
     return md_literal(_short(value))
 
 
@@ -316,6 +447,55 @@ def fill(template: str, marker: str, content: str) -> str:
     return template.replace(tag, content)
 
 
+ARCHIVE_NAME = "whats-in-a-score.zip"
+REPOSITORY_ENV = "COURSE_REPOSITORY_URL"   # where the course lives; shown when set (book/conf.py)
+
+
+def course_files(root: Path = ROOT) -> list[str]:
+    """The course's own files: what git tracks (and would track), else every file outside
+    the build, the environment and caches."""
+    try:
+        out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=root,
+                             capture_output=True, text=True, check=True).stdout.split("\n")
+        return sorted(f for f in out if f and (root / f).is_file())
+    except (OSError, subprocess.CalledProcessError):
+        skip = {".git", ".venv", "_build", "__pycache__", ".ipynb_checkpoints"}
+        return sorted(str(p.relative_to(root)) for p in root.rglob("*")
+                      if p.is_file() and not skip & set(p.relative_to(root).parts))
+
+
+def make_course_archive(target: Path, root: Path = ROOT) -> Path:
+    """The whole course as one zip (inside a ``whats-in-a-score/`` folder), made at build time."""
+    import zipfile
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in course_files(root):
+            archive.write(root / name, f"whats-in-a-score/{name}")
+    return target
+
+
+def get_the_course(pages: list[ChapterPage]) -> str:
+    """The landing page's "get the course" text: the archive, the address, two commands."""
+    ready = len([p for p in pages if p.number != PREFACE])
+    repository = os.environ.get(REPOSITORY_ENV, "").strip()
+    where = (f"The course lives at <{repository}>: clone it, or " if repository else "")
+    return f"""{ready} of {len(CHAPTERS)} chapters are ready; the others are marked *planned*.
+{where}Download {{download}}`the whole course <downloads/{ARCHIVE_NAME}>` (one zip, made when
+this book was built), unpack it and, with Python 3.10 or newer, run from its folder:
+
+```bash
+python3 course.py lab      # creates .venv/ once (a few minutes), then opens JupyterLab
+python3 course.py test     # every notebook end to end, every claim, every helper
+```
+
+On Linux, install PyTorch's CPU-only build first to avoid a multi-GB download: the README's
+*For students* section has the exact commands. Then open `chapters/00-preface.ipynb` and choose
+*Run → Run All Cells*. A chapter's notebook runs inside the course folder, which holds the
+`utils` library it imports: a notebook downloaded on its own stops at `from utils import setup`.
+"""
+
+
 def write_sources(src: Path, pages: list[ChapterPage], *, seed: int, claims: Path,
                   exercises_dir: Path) -> None:
     """Write every page of the book into ``src`` (a fresh folder)."""
@@ -323,16 +503,20 @@ def write_sources(src: Path, pages: list[ChapterPage], *, seed: int, claims: Pat
     for sub in ("chapters", "exercises"):
         (src / "downloads" / sub).mkdir(parents=True)
     for page in pages:
-        nbformat.write(chapter_notebook(page, seed, exercises_dir), src / "chapters" / page.path.name)
+        written = {p.number: p.path.stem for p in pages}
+        nbformat.write(chapter_notebook(page, seed, exercises_dir, written),
+                       src / "chapters" / page.path.name)
         shutil.copy2(page.path, src / "downloads" / "chapters" / page.path.name)
-        exercise = Path(exercises_dir) / page.path.name
+        exercise = Path(exercises_dir) / exercise_name(page.path.stem)
         if exercise.is_file():
-            shutil.copy2(exercise, src / "downloads" / "exercises" / page.path.name)
+            shutil.copy2(exercise, src / "downloads" / "exercises" / exercise.name)
+    make_course_archive(src / "downloads" / ARCHIVE_NAME)
     templates = {name: (BOOK_DIR / f"{name}.md").read_text() for name in
                  ("index", "scoreboard", "references")}
-    (src / "index.md").write_text(fill(templates["index"], "CHAPTER-CARDS", chapter_cards(pages)))
+    index = fill(templates["index"], "CHAPTER-CARDS", chapter_cards(pages))
+    (src / "index.md").write_text(fill(index, "GET-THE-COURSE", get_the_course(pages)))
     (src / "scoreboard.md").write_text(fill(templates["scoreboard"], "SCOREBOARD",
-                                            scoreboard_table(claims)))
+                                            scoreboard_table(claims, pages, seed)))
     (src / "references.md").write_text(fill(templates["references"], "PAPERS", papers_list(pages)))
 
 
@@ -461,7 +645,7 @@ def build_book(out: Path | str | None = None, *, seed: int = 0, jobs: int | None
 
 def main(args) -> int:
     """Entry point of ``python3 course.py book``."""
-    seed = args.seed if args.seed is not None else int(os.environ.get("COURSE_SEED", "0") or 0)
+    seed = args.seed if args.seed is not None else get_seed()
     try:
         report = build_book(seed=seed, jobs=args.jobs)
     except BookError as exc:

@@ -1,10 +1,11 @@
 """``course.py exercises`` and ``course.py grade``: classroom assignments.
 
 The work is done in :mod:`coursetools.exercises` (the format and the generator) and
-:mod:`coursetools.grader` (the grader); this module only registers the two commands.
+the package :mod:`coursetools.grading` (the grader); this module only registers the two commands.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from coursetools import BUILD, ROOT
@@ -18,7 +19,7 @@ def cmd_exercises(args, extra) -> int:
 
 
 def cmd_grade(args, extra) -> int:
-    from coursetools.grader import Limits, grade
+    from coursetools.grading.run import IsolationRefused, Limits, grade
 
     target = Path(args.submission)
     if not target.exists():
@@ -30,8 +31,15 @@ def cmd_grade(args, extra) -> int:
             raise SystemExit(f"--{name.replace('_', '-')}: give a positive number, not {value}")
         if value is not None:
             setattr(limits, name, value)
+    if args.jobs is not None and args.jobs < 1:
+        raise SystemExit(f"--jobs: give a positive number, not {args.jobs}")
     out = Path(args.out)
-    reports = grade(target, out, solutions=Path(args.solutions), limits=limits)
+    try:
+        reports = grade(target, out, solutions=Path(args.solutions), limits=limits, jobs=args.jobs,
+                        isolation="require" if args.require_isolation else "auto")
+    except IsolationRefused as exc:
+        print(exc.code, file=sys.stderr)
+        return 2
     print(f"graded {len(reports)} notebook(s): {out / 'gradebook.csv'} and {out / 'feedback'}/")
     return 0
 
@@ -59,4 +67,8 @@ def add_commands(sub) -> None:
                    help="seconds per notebook (default: $COURSE_GRADE_NOTEBOOK_SECONDS, else 600)")
     p.add_argument("--memory-mb", type=int, default=None,
                    help="address-space limit of the kernel in MB (default: $COURSE_GRADE_MEMORY_MB, else 4096)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="submissions graded at once (default: the number of cores)")
+    p.add_argument("--require-isolation", action="store_true",
+                   help="refuse to grade unless each kernel can run inside bubblewrap (README, For instructors)")
     p.set_defaults(func=cmd_grade)

@@ -49,6 +49,17 @@ def cmd_seeds(args, extra) -> int:
     return main(args.chapter, seeds=args.seeds, jobs=args.jobs)
 
 
+def cmd_new(args, extra) -> int:
+    from coursetools.scaffold import main
+    return main(args)
+
+
+def cmd_mutate(args, extra) -> int:
+    from coursetools.mutation import main
+    return main(args.modules, min_score=args.min_score, jobs=args.jobs,
+                list_survivors=args.list_survivors, keep=args.keep)
+
+
 def cmd_book(args, extra) -> int:
     from coursetools.book import main
     return main(args)
@@ -56,6 +67,9 @@ def cmd_book(args, extra) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="course.py", description="What's in a Score? course commands.")
+    parser.add_argument("--no-venv", action="store_true",
+                        help="use the Python that runs course.py instead of .venv/ (e.g. an "
+                             "activated conda environment)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("book", help="execute the chapters and build the HTML book in _build/html")
@@ -83,11 +97,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", default=None, help="claims folder (default: COURSE_CLAIMS_DIR or _build/claims)")
     p.set_defaults(func=cmd_scoreboard)
 
-    p = sub.add_parser("seeds", help="run one chapter under several seeds; print claims side by side")
-    p.add_argument("chapter", help="chapter number (e.g. 01) or notebook path")
+    p = sub.add_parser("seeds", help="run chapters under several seeds; print claims side by "
+                                     "side and keep them for the book's scoreboard")
+    p.add_argument("chapter", nargs="*", help="chapter numbers (e.g. 01 12) or notebook paths "
+                                              "(default: every chapter)")
     p.add_argument("--seeds", default="0,1,2,3,4", help="comma-separated seeds (default 0,1,2,3,4)")
     p.add_argument("--jobs", type=int, default=None, help="runs at once (default: cores)")
     p.set_defaults(func=cmd_seeds)
+
+    p = sub.add_parser("new", help="start a chapter: notebook, solutions, utils module, tests, "
+                                   "catalog entry (never overwrites)")
+    p.add_argument("number", help="chapter number, e.g. 15")
+    p.add_argument("slug", help="file name words joined by '-', e.g. conformal-scores")
+    p.add_argument("title", help="the paper's title (used for a new catalog entry)")
+    p.add_argument("--module", default=None,
+                   help="name of the paper module utils/<module>.py (default: from the slug)")
+    p.set_defaults(func=cmd_new)
+
+    p = sub.add_parser("mutate", help="mutation testing of utils modules with mutmut: how many "
+                                      "small changes to a module its unit tests catch")
+    p.add_argument("modules", nargs="*", help="utils module names, e.g. calibration core "
+                                              "(default: every paper module and the core modules)")
+    p.add_argument("--min-score", type=float, default=90.0,
+                   help="exit 1 when a module's score is below this percentage (default 90)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="mutmut --max-children: mutants tested at once (default: cores)")
+    p.add_argument("--list-survivors", action="store_true",
+                   help="print the diff of every surviving mutant")
+    p.add_argument("--keep", action="store_true",
+                   help="keep the scratch folder (to rerun mutmut by hand)")
+    p.set_defaults(func=cmd_mutate)
 
     _add_classroom_commands(sub)
     return parser

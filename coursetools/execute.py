@@ -26,9 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+import zmq
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
+from utils.claims import chapter_of, claims_path
+from utils.claims import claims_dir as default_claims_dir
 from coursetools import ROOT
 
 DEFAULT_TIMEOUT = int(os.environ.get("COURSE_NB_TIMEOUT", "900"))  # per cell; a hang guard, not a budget
@@ -88,13 +91,21 @@ class Execution:
         return self.error is None
 
 
-def kernel_env(seed: int, claims_dir: Path, threads: int | None) -> dict:
-    """Environment of the notebook's kernel: the caller's, plus the course's settings."""
+def course_root_of(notebook: Path) -> Path:
+    """The course folder a notebook belongs to: the folder above ``chapters/`` (or
+    ``solutions/``, ``exercises/``) when it holds ``utils/``, else this course."""
+    above = Path(notebook).resolve().parent.parent
+    return above if (above / "utils" / "__init__.py").is_file() else ROOT
+
+
+def kernel_env(seed: int, claims_dir: Path, threads: int | None, root: Path = ROOT) -> dict:
+    """Environment of the notebook's kernel: the caller's, plus the course's settings;
+    ``root`` (the course folder whose ``utils`` the kernel imports) goes first on the path."""
     env = dict(os.environ)
     env.update({"COURSE_SEED": str(seed), "COURSE_CLAIMS_DIR": str(claims_dir),
                 "COURSE_PROGRESS": "0", "MPLBACKEND": "module://matplotlib_inline.backend_inline",
                 "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
-    env["PYTHONPATH"] = os.pathsep.join(p for p in [str(ROOT), env.get("PYTHONPATH", "")] if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in [str(root), env.get("PYTHONPATH", "")] if p)
     if threads:
         for var in ("COURSE_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             env[var] = str(threads)
@@ -127,24 +138,33 @@ def execute_notebook(path: Path | str, *, seed: int = 0, claims_dir: Path | str 
     report which files under them it imported or opened (``Execution.dependencies``).
     """
     path = Path(path).resolve()
-    nb = nbformat.read(path, as_version=4)
-    front, back = _add_probes(nb, measure_memory, trace_roots)
-    claims_dir = Path(claims_dir) if claims_dir else ROOT / "_build" / "claims"
+    claims_dir = Path(claims_dir) if claims_dir else default_claims_dir()
     claims_dir.mkdir(parents=True, exist_ok=True)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=False,
-                            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no TCP-transport warning
-                            resources={"metadata": {"path": str(path.parent)}})
-    start = time.perf_counter()
-    failure = None   # (how to find the failing cell, what to say)
-    try:
-        client.execute(env=kernel_env(seed, claims_dir, threads))
-    except CellTimeoutError as exc:
-        failure = (_running_cell, f"the cell ran longer than the {timeout} s hang guard "
-                                  f"(COURSE_NB_TIMEOUT)\n{exc}")
-    except DeadKernelError as exc:
-        failure = (_running_cell, f"the kernel died (out of memory?): {exc}")
-    except CellExecutionError as exc:
-        failure = (_error_cell, str(exc))
+    for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+        nb = nbformat.read(path, as_version=4)
+        front, back = _add_probes(nb, measure_memory, trace_roots)
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=False,
+                                extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no TCP warning
+                                resources={"metadata": {"path": str(path.parent)}})
+        start = time.perf_counter()
+        failure = None   # (how to find the failing cell, what to say)
+        try:
+            client.execute(env=kernel_env(seed, claims_dir, threads, course_root_of(path)))
+        except CellTimeoutError as exc:
+            failure = (_running_cell, f"the cell ran longer than the {timeout} s hang guard "
+                                      f"(COURSE_NB_TIMEOUT)\n{exc}")
+        except DeadKernelError as exc:
+            failure = (_running_cell, f"the kernel died (out of memory?): {exc}")
+        except CellExecutionError as exc:
+            failure = (_error_cell, str(exc))
+        except (RuntimeError, OSError, zmq.ZMQError) as exc:
+            # the kernel never started: a port taken between jupyter_client choosing it and the
+            # kernel binding it, when many kernels start at once. Nothing ran yet: start again.
+            if _ran_nothing(nb) and attempt < KERNEL_START_ATTEMPTS:
+                time.sleep(2 * attempt)
+                continue
+            failure = (_running_cell, f"the kernel did not start: {type(exc).__name__}: {exc}")
+        break
     seconds = time.perf_counter() - start
     probes = _remove_probes(nb, front, back)
     result = Execution(path=path, seconds=seconds, nb=nb)
@@ -155,6 +175,14 @@ def execute_notebook(path: Path | str, *, seed: int = 0, claims_dir: Path | str 
         result.failed_cell = failure[0](nb)
         result.error = _describe_failure(path, nb, result.failed_cell, failure[1])
     return result
+
+
+KERNEL_START_ATTEMPTS = 3
+
+
+def _ran_nothing(nb) -> bool:
+    """True when no code cell of ``nb`` has started (its kernel never came up)."""
+    return all(c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
 
 
 def _add_probes(nb, measure_memory: bool, trace_roots) -> tuple[int, int]:
@@ -208,9 +236,9 @@ def _read_peak(cells) -> float | None:
 
 def clear_claims(claims_dir: Path, notebook: Path) -> None:
     """Delete the record of this notebook's chapter so a stale file can't pass for a new one."""
-    number = notebook.name[:2]
-    if number.isdigit():
-        (Path(claims_dir) / f"{number}.json").unlink(missing_ok=True)
+    number = chapter_of(notebook)
+    if number is not None:
+        claims_path(number, claims_dir).unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -379,7 +407,7 @@ def execute_cached(path: Path | str, *, seed: int = 0, claims_dir: Path | str | 
     notebook imports or opens them, join the entry's key (default ``utils/`` and ``datasets/``).
     """
     path = Path(path).resolve()
-    claims_dir = Path(claims_dir) if claims_dir else ROOT / "_build" / "claims"
+    claims_dir = Path(claims_dir) if claims_dir else default_claims_dir()
     entry = entry_dir(path, seed, Path(cache) if cache else cache_dir())
     with entry_lock(entry, blocking) as held:
         if not held:

@@ -5,13 +5,18 @@ nbgrader-style metadata (schema version 3)::
 
     solution cell  {"grade": false, "solution": true,  "locked": false, "grade_id": ..., "schema_version": 3}
     test cell      {"grade": true,  "solution": false, "locked": true,  "grade_id": ..., "points": 3, ...}
+    written answer {"grade": true,  "solution": true,  "locked": false, "grade_id": ..., "points": 0, ...}
     read-only cell {"grade": false, "solution": false, "locked": true,  "grade_id": ..., ...}  (or none)
+
+A written answer (nbgrader's "manually graded answer", the only kind of markdown solution cell
+nbgrader accepts) is stubbed like a solution cell; the course grader reports it as graded by hand.
 
 and two kinds of marked regions: ``### BEGIN SOLUTION`` / ``### END SOLUTION`` in solution cells
 (an optional first line ``### HINT: text`` inside the region) and ``### BEGIN HIDDEN TESTS`` /
 ``### END HIDDEN TESTS`` in test cells.
 
-The student version replaces every solution region with ``raise NotImplementedError("hint")``,
+The student version (``exercises/NN-slug-exercises.ipynb``: a name that cannot be taken for the
+chapter) replaces every solution region with ``raise NotImplementedError("hint")``,
 drops the hidden tests, clears outputs and adds a header cell. It is written byte for byte
 deterministically, and carries a hash of its generated cells in its metadata so that the generator
 can tell an untouched exercise (safe to regenerate) from one a student has worked in (never
@@ -31,7 +36,7 @@ from pathlib import Path
 import nbformat
 
 from coursetools import ROOT
-from coursetools.notebooks import KERNELSPEC, write_notebook
+from coursetools.notebooks import KERNELSPEC, LANGUAGE_INFO, write_notebook
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
@@ -46,6 +51,8 @@ META_KEY = "course_exercise"               # notebook metadata written by the ge
 HEADER_ID = "exercise-header"              # cell id of the generated header cell
 GENERATOR_COMMAND = "python3 course.py exercises"
 BACKUP_DIR = ".backups"                    # inside exercises/: not a chapter notebook, never globbed
+EXERCISE_SUFFIX = "-exercises"             # exercises/NN-slug-exercises.ipynb
+ANSWER_ROLES = ("solution", "manual")      # cells whose content is the student's
 _GRADE_ID = re.compile(r"^[A-Za-z0-9_\-]+$")
 
 
@@ -60,8 +67,19 @@ class Cell:
     index: int
     cell_type: str
     grade_id: str | None
-    role: str            # "solution", "test" or "fixed" (instructions, set-up, no metadata)
+    role: str            # "solution", "manual" (answer graded by hand), "test" or "fixed" (the rest)
     points: float = 0.0
+
+
+def exercise_name(stem: str) -> str:
+    """The file name of the exercise notebook made from ``solutions/<stem>.ipynb``."""
+    return f"{stem}{EXERCISE_SUFFIX}.ipynb"
+
+
+def exercise_stem(name: str) -> str:
+    """``01-balance-score`` from an exercise file name, new (``...-exercises.ipynb``) or old."""
+    stem = name[: -len(".ipynb")] if name.endswith(".ipynb") else name
+    return stem[: -len(EXERCISE_SUFFIX)] if stem.endswith(EXERCISE_SUFFIX) else stem
 
 
 def display_path(path: Path) -> str:
@@ -128,13 +146,13 @@ def classify(nb, name: str = "notebook") -> list[Cell]:
                 seen[grade_id] = index
         has_solution = any(_marker_of(l) in (BEGIN_SOLUTION, END_SOLUTION) for l in lines)
         has_hidden = any(_marker_of(l) in (BEGIN_HIDDEN, END_HIDDEN) for l in lines)
-        if has_solution and role != "solution":
+        if has_solution and role not in ANSWER_ROLES:
             errors.append(f"{where}: {BEGIN_SOLUTION} markers in a cell that is not a solution cell "
                           f'(its metadata needs "solution": true)')
         if has_hidden and role != "test":
             errors.append(f"{where}: {BEGIN_HIDDEN} markers in a cell that is not a test cell "
                           f'(its metadata needs "grade": true and "points")')
-        if role == "solution":
+        if role in ANSWER_ROLES:
             if not has_solution:
                 errors.append(f"{where}: solution cell without a {BEGIN_SOLUTION} ... {END_SOLUTION} region")
             _check_regions(lines, BEGIN_SOLUTION, END_SOLUTION, where, errors)
@@ -162,10 +180,15 @@ def _check_meta(meta: dict, cell_type: str, where: str, errors: list[str]) -> tu
             errors.append(f"{where}: nbgrader {key!r} must be true or false, got {value!r}")
         flags[key] = value is True
     points = meta.get("points")
-    if flags["grade"] and flags["solution"]:
-        errors.append(f"{where}: a cell both graded and a solution is graded by hand in nbgrader; "
-                      "the course grader needs a separate test cell")
-        return "fixed", 0.0
+    if flags["grade"] and flags["solution"]:          # nbgrader's manually graded answer
+        if flags["locked"]:
+            errors.append(f"{where}: an answer graded by hand cannot be locked")
+        if cell_type not in ("code", "markdown"):
+            errors.append(f"{where}: an answer graded by hand must be code or markdown")
+        if isinstance(points, bool) or not isinstance(points, (int, float)) or not points >= 0:
+            errors.append(f"{where}: an answer graded by hand needs points (a number >= 0, got {points!r})")
+            points = 0.0
+        return "manual", float(points)
     if flags["solution"]:
         if flags["locked"]:
             errors.append(f"{where}: a solution cell cannot be locked")
@@ -221,7 +244,7 @@ def strip_hidden_tests(source: str) -> str:
 
 def student_source(cell, role: str) -> str:
     """What the student sees of one cell of the solutions notebook."""
-    if role == "solution":
+    if role in ANSWER_ROLES:
         return stub_solution(cell.source, markdown=cell.cell_type == "markdown")
     if role == "test":
         return strip_hidden_tests(cell.source)
@@ -234,9 +257,13 @@ def content_hash(nb) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def _header(source_name: str, tests: list[Cell]) -> str:
+def _header(source_name: str, tests: list[Cell], by_hand: list[Cell] = ()) -> str:
     rows = "\n".join(f"| `{c.grade_id}` | {c.points:g} |" for c in tests)
     total = sum(c.points for c in tests)
+    hand = ""
+    if by_hand:
+        names = ", ".join(f"`{c.grade_id}`" + (f" ({c.points:g} points)" if c.points else "") for c in by_hand)
+        hand = f"\n\n**Written answers** ({names}) are read by your instructor: no test grades them."
     return (
         f"> **Generated file.** Made from `{source_name}` by `{GENERATOR_COMMAND}` (instructors: change "
         "the solutions notebook and regenerate, never edit this file by hand).\n\n"
@@ -248,7 +275,7 @@ def _header(source_name: str, tests: list[Cell]) -> str:
         "without an error. The visible tests are a first check; when your instructor grades the notebook "
         "(`python3 course.py grade`), hidden tests check more cases, each test cell earns its points when it "
         "runs without an error, and the feedback names every test that failed.\n\n"
-        f"| Test cell | Points |\n|---|---|\n{rows}\n| **total** | **{total:g}** |"
+        f"| Test cell | Points |\n|---|---|\n{rows}\n| **total** | **{total:g}** |{hand}"
     )
 
 
@@ -256,9 +283,10 @@ def make_exercise(solution_nb, source_name: str, stem: str):
     """The student notebook generated from a solutions notebook (raises :class:`FormatError`)."""
     roles = classify(solution_nb, source_name)
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = copy.deepcopy(solution_nb.metadata.get("kernelspec", KERNELSPEC))
-    nb.metadata["language_info"] = {"name": "python"}
-    header = nbformat.v4.new_markdown_cell(_header(source_name, [c for c in roles if c.role == "test"]))
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)                     # what write_notebook writes too
+    nb.metadata["language_info"] = copy.deepcopy(LANGUAGE_INFO)    # what write_notebook writes too
+    header = nbformat.v4.new_markdown_cell(_header(source_name, [c for c in roles if c.role == "test"],
+                                                   [c for c in roles if c.role == "manual"]))
     header.id = HEADER_ID
     nb.cells.append(header)
     for role, cell in zip(roles, solution_nb.cells):
@@ -339,7 +367,11 @@ def generate(names: list[str] = (), *, solutions: Path = ROOT / "solutions", exe
     status, stale, unchanged = 0, [], 0
     sources = solutions_for(list(names), Path(solutions))
     for source in sources:
-        target = Path(exercises) / source.name
+        target = Path(exercises) / exercise_name(source.stem)
+        old = Path(exercises) / source.name          # the name exercises had before (same as the chapter)
+        if not check and old.is_file() and student_changed(old) is None:
+            old.unlink()
+            echo(f"removed {display_path(old)}: exercise notebooks are now named {target.name}")
         try:
             text = exercise_text(source)
         except FormatError as exc:
@@ -367,7 +399,7 @@ def generate(names: list[str] = (), *, solutions: Path = ROOT / "solutions", exe
         target.write_text(text, encoding="utf-8")
         echo(f"wrote {display_path(target)} (from {display_path(source)})")
     if check and not names:
-        sources_names = {p.name for p in sources}
+        sources_names = {exercise_name(p.stem) for p in sources}
         for orphan in sorted(Path(exercises).glob("[0-9][0-9]-*.ipynb")):
             if orphan.name not in sources_names:
                 stale.append(f"{display_path(orphan)} (no solutions notebook of that name)")
@@ -382,6 +414,6 @@ def generate(names: list[str] = (), *, solutions: Path = ROOT / "solutions", exe
 
 
 def write_exercise(solution_path: Path, target: Path) -> None:
-    """Write the exercise of ``solution_path`` to ``target`` unconditionally (tests, tooling)."""
+    """Write the exercise of ``solution_path`` to ``target`` (a file) unconditionally (tests, tooling)."""
     nb = nbformat.read(solution_path, as_version=4)
     write_notebook(make_exercise(nb, display_path(solution_path), Path(solution_path).stem), target)

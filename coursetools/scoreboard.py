@@ -4,13 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from utils.catalog import BY_NUMBER
-from utils.claims import _short, claims_dir, load_all
-
-
-def verdict(record: dict) -> str:
-    if record["holds"]:
-        return "holds"
-    return "FAILS" if record.get("asserted", True) else "not reproduced"
+from utils.claims import claims_dir, load_all, verdict
+from utils.claims import short as _short
 
 
 def rows(directory=None) -> list[dict]:

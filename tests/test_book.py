@@ -27,9 +27,10 @@ from coursetools.book import (BookError, BuildReport, build_book, check_links, e
                               find_chapters, md_literal)
 from coursetools.execute import execute_cached
 from utils.catalog import CHAPTERS
-from utils.claims import _short
+from utils.claims import short as _short
+from utils.core import get_seed
 
-SEED = int(os.environ.get("COURSE_SEED", "0") or 0)
+SEED = get_seed()
 SCREENSHOTS = BUILD / "screenshots"
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 ON_CI = os.environ.get("CI", "").lower() == "true"
@@ -78,7 +79,8 @@ def test_landing_page_has_a_card_per_chapter_and_planned_ones_are_not_links(book
             assert (book.out / "chapters" / f"{chapter.slug}.html").is_file()
     planned = len(CHAPTERS) - len([n for n in written if n != 0])
     assert index.count('class="chapter-card planned"') == planned
-    for needle in ("Prerequisites", "Run it yourself", "Part 5: Score functions"):
+    for needle in ("Prerequisites", "Get the course", "Part 5: Score functions",
+                   "whats-in-a-score.zip"):
         assert needle in index
 
 
@@ -99,7 +101,7 @@ def test_scoreboard_shows_the_records_of_this_build(book):
 def _shown(value) -> list[str]:
     """How the scoreboard prints a record's value: one line per entry of a dict."""
     if isinstance(value, dict):
-        return [f"{k} = {_short(v)}" for k, v in value.items()]
+        return [f"{str(k).replace('_', ' ')} = {_short(v)}" for k, v in value.items()]
     return [_short(value)]
 
 
@@ -120,13 +122,14 @@ def _html_text(text: str) -> str:
 def test_chapter_pages_cite_the_paper_and_offer_downloads(book):
     for page in book.pages:
         text = _plain_quotes(read(book, f"chapters/{page.name}.html"))
-        downloads = list((book.out / "_downloads").rglob(page.path.name))
+        downloads = [p for name in (page.path.name, f"{page.path.stem}-exercises.ipynb")
+                     for p in (book.out / "_downloads").rglob(name)]
         assert downloads, f"{page.name}: notebook not offered for download"
         if page.catalog is not None:
             assert page.catalog.paper_url in text
             assert _plain_quotes(_html_text(page.catalog.title)) in text
         assert 'class="prev-next-area"' in text or "prev-next" in text, "no previous/next navigation"
-        if (ROOT / "exercises" / page.path.name).is_file():
+        if (ROOT / "exercises" / f"{page.path.stem}-exercises.ipynb").is_file():
             assert len(downloads) == 2, f"{page.name}: exercise notebook not offered"
 
 
@@ -220,7 +223,8 @@ def traced_project(tmp_path):
         with open({str(tmp_path / 'runs.log')!r}, 'a') as log:
             log.write('ran\\n')
         from utils import record_claim
-        record_claim(7, "the probe ran", paper_value=1, ours=helper.VALUE, threshold=0, op=">")"""))
+        record_claim(7, "the probe ran", paper_value=1, ours=helper.VALUE, threshold=0, op=">",
+                     evidence="check")"""))
     return {"path": path, "lib": lib, "data": data, "root": tmp_path}
 
 
@@ -320,7 +324,7 @@ const start = Date.now();
     MathJax.startup.promise.then(() => done(true), () => done(false));
   } else if (Date.now() - start > 15000) { done(null); } else { setTimeout(poll, 100); }
 })();"""
-PAGE_FACTS = """
+PAGE_FACTS = r"""
 const math = document.querySelectorAll('.math').length;
 return {
   math: math,
@@ -330,6 +334,25 @@ return {
                       .map(i => i.getAttribute('src')),
   links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
   overflow: document.documentElement.scrollWidth - window.innerWidth,
+  pipe_tables: Array.from(document.querySelectorAll('article p'))
+    .map(p => p.textContent.trim())
+    .filter(t => /^\|.*\|/.test(t) && (t.match(/\|/g) || []).length >= 4)
+    .map(t => t.slice(0, 60)),
+  cut_off: Array.from(document.querySelectorAll('article *')).filter(el => {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || (r.right <= window.innerWidth + 2 && r.left >= -2)) return false;
+    for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+      const o = getComputedStyle(a).overflowX;
+      if (o === 'auto' || o === 'scroll') return false;
+    }
+    return true;
+  }).map(el => el.tagName.toLowerCase() + '.' + (el.className.baseVal ?? el.className))
+    .slice(0, 5),
+  tracebacks: Array.from(document.querySelectorAll('.cell_output, .output'))
+    .map(o => o.textContent)
+    .filter(t => /Traceback \(most recent call last\)|\b\w+Warning: /.test(t))
+    .map(t => t.trim().slice(0, 80)),
+  stderr: document.querySelectorAll('.output.stderr').length,
 };"""
 
 
@@ -375,6 +398,14 @@ def test_every_page_in_the_browser(book, browser, width):
                             f"{facts['typeset']} typeset, {facts['math_errors']} errors)")
         if facts["overflow"] > 2:
             problems.append(f"{name}: page is {facts['overflow']} px wider than the screen")
+        if facts["pipe_tables"]:
+            problems.append(f"{name}: tables printed as raw pipe text {facts['pipe_tables']}")
+        if facts["cut_off"]:
+            problems.append(f"{name}: content cut off at the screen's edge, and not "
+                            f"scrollable: {facts['cut_off']}")
+        if facts["tracebacks"] or facts["stderr"]:
+            problems.append(f"{name}: tracebacks or warnings in the page "
+                            f"{facts['tracebacks']} ({facts['stderr']} stderr outputs)")
         problems += [f"{name}: {p}" for p in _dead_links(facts["links"], book.out)]
     assert not problems, "\n".join(problems)
 
@@ -419,3 +450,23 @@ def test_search_finds_pages_offline(book, browser):
     browser.save_screenshot(str(SCREENSHOTS / "search-desktop.png"))
     errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, errors
+
+
+def test_book_offers_the_whole_course_as_one_archive(book):
+    import zipfile
+
+    [archive] = list((book.out / "_downloads").rglob("whats-in-a-score.zip"))
+    names = set(zipfile.ZipFile(archive).namelist())
+    for needed in ("course.py", "requirements.txt", "utils/__init__.py", "utils/core.py",
+                   "chapters/00-preface.ipynb", "README.md"):
+        assert f"whats-in-a-score/{needed}" in names, f"the archive lacks {needed}"
+    assert not any("/.venv/" in n or "/_build/" in n for n in names)
+
+
+def test_chapter_pages_show_the_paper_to_code_map(book):
+    for page in book.pages:
+        if page.catalog is None or not page.catalog.module:
+            continue
+        text = read(book, f"chapters/{page.name}.html")
+        assert "Paper → code" in text, f"{page.name}: no paper → code map"
+        assert f"utils.{page.catalog.module}." in text

@@ -85,6 +85,8 @@ def test_balance_terms_lie_in_their_range():
 
 
 def test_balance_sign_and_size_track_the_true_error_for_one_way_miscalibration():
+    """E[Balance] = -TCE when every forecast is over-confident (+TCE when under-confident): an
+    identity of Eq. (11), formerly chapter 01's first claim, kept here as a unit test."""
     p, y, over = sample(n=200_000, tau=2.0, seed=2)
     under = cal.distort_probs(p, tau=0.5)
     for p_hat, sign in [(over, -1), (under, +1)]:
@@ -119,6 +121,43 @@ def test_distort_probs_identity_and_direction():
     sharp = cal.distort_probs(p, tau=2.0)
     assert np.all(np.abs(sharp - 0.5) >= np.abs(p - 0.5) - 1e-12)
     assert np.all(np.isfinite(cal.distort_probs([0.0, 1.0], tau=3.0)))
+
+
+def test_confidence_logit_and_sigmoid_pinned_values():
+    np.testing.assert_allclose(cal.confidence([0.2, 0.5, 0.9, 0.0]), [0.8, 0.5, 0.9, 1.0], atol=1e-15)
+    np.testing.assert_allclose(cal.logit([0.5, 0.8]), [0.0, np.log(4.0)], atol=1e-12)
+    np.testing.assert_allclose(cal.sigmoid([0.0, np.log(4.0), -800.0, 800.0]), [0.5, 0.8, 0.0, 1.0],
+                               atol=1e-12)
+    p = np.linspace(0.01, 0.99, 9)
+    np.testing.assert_allclose(cal.sigmoid(cal.logit(p)), p, atol=1e-12)
+    assert np.isfinite(cal.logit([0.0, 1.0])).all()          # clipped, not infinite
+    with pytest.raises(ValueError, match="p"):
+        cal.logit([1.5])
+
+
+def test_balance_is_minus_a_one_bin_signed_top_label_ece():
+    """Accuracy minus mean confidence is the signed calibration gap of a single confidence bin,
+    so |Balance| equals the top-label ECE with one bin (why errors of opposite sign cancel)."""
+    _, y, p_hat = sample(n=3000, tau=1.6, shift=0.4, seed=8)
+    correct = ((p_hat >= 0.5) == (y == 1)).astype(int)
+    one_bin = cal.ece_binned(cal.confidence(p_hat), correct, n_bins=1)
+    assert one_bin == pytest.approx(abs(cal.balance_score(p_hat, y)), abs=1e-12)
+    # with more bins the top-label ECE no longer cancels: it is at least the one-bin value
+    assert cal.ece_binned(cal.confidence(p_hat), correct, n_bins=10) >= one_bin - 1e-12
+
+
+def test_tce_bounds_the_binning_free_ece_of_a_non_invertible_forecast():
+    """TCE equals the binning-free ECE when p_hat is an invertible function of p, and is an upper
+    bound of it otherwise (here p_hat takes 4 values, each averaging several true p)."""
+    p = np.linspace(0.05, 0.95, 40)
+    p_hat = np.repeat([0.2, 0.4, 0.6, 0.8], 10)              # a coarse model: 4 distinct forecasts
+    binning_free = np.mean(np.abs(np.repeat(p.reshape(4, 10).mean(1), 10) - p_hat))
+    assert cal.true_calibration_error(p_hat, p) >= binning_free
+    assert cal.true_calibration_error(p_hat, p) == pytest.approx(0.0626923077, abs=1e-9)
+    assert binning_free == pytest.approx(0.0307692308, abs=1e-9)
+    invertible = cal.distort_probs(p, tau=2.0)
+    assert cal.true_calibration_error(invertible, p) == pytest.approx(
+        np.mean(np.abs(invertible - p)), abs=1e-15)
 
 
 def test_true_calibration_error_by_hand():

@@ -14,13 +14,18 @@ import nbformat
 import pytest
 
 from coursetools import ROOT
-from coursetools.exercises import (BACKUP_DIR, META_KEY, FormatError, classify, exercise_text, generate,
-                                   make_exercise, write_exercise)
-from coursetools.grader import Instructor, Limits, Report, CellScore, assemble, find_submissions, grade, write_outputs
+from coursetools.exercises import (BACKUP_DIR, META_KEY, FormatError, classify, exercise_name, exercise_text,
+                                   generate, make_exercise, write_exercise)
+from coursetools.grading.assemble import Instructor, assemble
+from coursetools.grading.report import CellScore, Report, feedback_text, not_submitted, write_outputs
+from coursetools.grading.run import Limits, grade
+from coursetools.grading.sandbox import probe
+from coursetools.grading.submissions import exercise_of, find_submissions
 from coursetools.notebooks import write_notebook
 
 FIXTURE_SOLUTIONS = ROOT / "tests" / "fixtures" / "classroom" / "solutions"
 FIXTURE = FIXTURE_SOLUTIONS / "99-split-stats.ipynb"
+EXERCISE = exercise_name("99-split-stats")          # 99-split-stats-exercises.ipynb
 REAL_SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]-*.ipynb"))
 FAST = Limits(cell_seconds=6, notebook_seconds=120, interrupt_grace=2)
 
@@ -81,7 +86,9 @@ BROKEN = {
     "solution markers in a test cell": (_set("ex3-spread", solution=False, locked=True), "not a solution cell", 9),
     "misplaced hint": (_source("ex2-held-out", "    return", "    ### HINT: late\n    return"), "first line", 6),
     "schema version": (_set("ex1-mean", schema_version=1), "schema_version must be 3", 3),
-    "graded solution cell": (_set("ex3-spread", grade=True, points=1), "graded by hand", 9),
+    "hand-graded answer without points": (_set("ex3-spread", grade=True), "answer graded by hand needs points", 9),
+    "hand-graded answer with negative points": (_set("ex3-spread", grade=True, points=-1), "a number >= 0", 9),
+    "locked hand-graded answer": (_set("ex3-spread", grade=True, points=1, locked=True), "cannot be locked", 9),
 }
 
 
@@ -94,13 +101,36 @@ def test_format_errors_name_notebook_and_cell(case):
     assert message in text and f"solutions/99-split-stats.ipynb, cell {cell}" in text, text
 
 
+def test_written_answers_are_graded_by_hand(tmp_path):
+    """nbgrader's manually graded answer ("grade" and "solution"): stubbed for the student, listed as
+    graded by hand in the feedback, not counted in the autograded points."""
+    nb = read(FIXTURE)
+    answer = nbformat.v4.new_markdown_cell("**Why?**\n\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION")
+    answer.metadata["nbgrader"] = {"grade": True, "solution": True, "locked": False, "points": 2,
+                                   "grade_id": "ex4-why", "schema_version": 3}
+    nb.cells.append(answer)
+    roles = classify(nb, "fixture")
+    assert (roles[-1].role, roles[-1].points) == ("manual", 2.0)
+    student = make_exercise(nb, "x", "99-split-stats")
+    assert cell_by_id(student, "ex4-why").source == "**Why?**\n\n*Write your answer here.*"
+    assert "**Written answers** (`ex4-why` (2 points))" in student.cells[0].source
+    write_notebook(nb, tmp_path / FIXTURE.name)
+    instructor = Instructor.load(tmp_path / FIXTURE.name)
+    assert instructor.max_points == 6 and [(r.grade_id, r.points) for r in instructor.by_hand] == [("ex4-why", 2)]
+    plan, _ = assemble(instructor, student)
+    assert all(p.label != "ex4-why" for p in plan)                      # markdown: nothing to run
+    text = feedback_text("ann", [Report("ann", "99-split-stats", "x", [CellScore("ex1-mean-tests", 2, 2)],
+                                        by_hand=[("ex4-why", 2.0)])])
+    assert "`ex4-why` (written answer, up to 2 points, not included above): graded by hand" in text
+
+
 def test_generator_refuses_a_broken_source(tmp_path, capsys):
     solutions, exercises = tmp_path / "solutions", tmp_path / "exercises"
     solutions.mkdir()
     write_notebook(_broken(_drop_points), solutions / FIXTURE.name)
     assert generate([], solutions=solutions, exercises=exercises) == 1
     assert "test cell without points" in capsys.readouterr().out
-    assert not (exercises / FIXTURE.name).exists()
+    assert not (exercises / EXERCISE).exists()
 
 
 # ------------------------------------------------------------------ the generator -------------
@@ -148,16 +178,16 @@ def _edit_solution(solutions):
 def test_check_mode_names_stale_missing_and_orphaned_files(course_copy, capsys):
     solutions, exercises = course_copy
     assert generate([], solutions=solutions, exercises=exercises, check=True) == 1
-    assert "99-split-stats.ipynb (missing)" in capsys.readouterr().out
+    assert f"{EXERCISE} (missing)" in capsys.readouterr().out
     assert generate([], solutions=solutions, exercises=exercises, echo=silent) == 0
     assert generate([], solutions=solutions, exercises=exercises, check=True) == 0
     _edit_solution(solutions)
     (exercises / "98-orphan.ipynb").write_text("{}")
-    before = (exercises / FIXTURE.name).read_bytes()
+    before = (exercises / EXERCISE).read_bytes()
     assert generate([], solutions=solutions, exercises=exercises, check=True) == 1
     out = capsys.readouterr().out
-    assert "99-split-stats.ipynb (differs from its source)" in out and "98-orphan.ipynb" in out
-    assert (exercises / FIXTURE.name).read_bytes() == before         # --check writes nothing
+    assert f"{EXERCISE} (differs from its source)" in out and "98-orphan.ipynb" in out
+    assert (exercises / EXERCISE).read_bytes() == before         # --check writes nothing
 
 
 def test_regenerates_an_untouched_exercise(course_copy):
@@ -165,7 +195,7 @@ def test_regenerates_an_untouched_exercise(course_copy):
     generate([], solutions=solutions, exercises=exercises, echo=silent)
     _edit_solution(solutions)
     assert generate([], solutions=solutions, exercises=exercises, echo=silent) == 0
-    assert (exercises / FIXTURE.name).read_text(encoding="utf-8") == exercise_text(solutions / FIXTURE.name)
+    assert (exercises / EXERCISE).read_text(encoding="utf-8") == exercise_text(solutions / FIXTURE.name)
     assert not (exercises / BACKUP_DIR).exists()
 
 
@@ -173,7 +203,7 @@ def test_regenerates_an_untouched_exercise(course_copy):
 def test_never_overwrites_student_work_without_force_and_a_backup(course_copy, capsys, how):
     solutions, exercises = course_copy
     generate([], solutions=solutions, exercises=exercises, echo=silent)
-    target = exercises / FIXTURE.name
+    target = exercises / EXERCISE
     nb = read(target)
     if how == "edited a cell":
         cell_by_id(nb, "ex1-mean").source = "def mean_score(scores):\n    return sum(scores) / len(scores)"
@@ -189,16 +219,16 @@ def test_never_overwrites_student_work_without_force_and_a_backup(course_copy, c
     _edit_solution(solutions)
     assert generate([], solutions=solutions, exercises=exercises) == 1
     out = capsys.readouterr().out
-    assert "refusing to overwrite" in out and "99-split-stats.ipynb" in out and "--force" in out
+    assert "refusing to overwrite" in out and EXERCISE in out and "--force" in out
     assert target.read_bytes() == work
     assert generate([], solutions=solutions, exercises=exercises, force=True) == 0
-    backups = list((exercises / BACKUP_DIR).glob("99-split-stats.*.ipynb"))
+    backups = list((exercises / BACKUP_DIR).glob("99-split-stats-exercises.*.ipynb"))
     assert len(backups) == 1 and backups[0].read_bytes() == work
     assert target.read_text(encoding="utf-8") == exercise_text(solutions / FIXTURE.name)
     target.write_bytes(work)                                        # a second --force keeps both backups
     _edit_solution(solutions)
     assert generate([], solutions=solutions, exercises=exercises, force=True, echo=silent) == 0
-    assert len(list((exercises / BACKUP_DIR).glob("99-split-stats.*.ipynb"))) == 2
+    assert len(list((exercises / BACKUP_DIR).glob("99-split-stats-exercises.*.ipynb"))) == 2
 
 
 def test_exercises_are_in_sync_with_solutions(capsys):
@@ -243,17 +273,45 @@ def test_submission_layouts(tmp_path):
     assert find_submissions(klass / "bob.ipynb")[0][0] == "bob"
 
 
+def test_exercise_names_old_and_new(tmp_path):
+    """Handed-out files are NN-slug-exercises.ipynb; a submission under the old name is still matched."""
+    known = {"99-split-stats", "01-balance-score"}
+    for name in (EXERCISE, FIXTURE.name, "alice-99-split-stats.ipynb"):
+        (tmp_path / name).write_text("{}")
+        assert exercise_of(tmp_path / name, known) == "99-split-stats", name
+    (tmp_path / "notes.ipynb").write_text("{}")
+    assert exercise_of(tmp_path / "notes.ipynb", known) is None
+
+
+def test_generator_renames_untouched_old_exercises(course_copy, capsys):
+    """An untouched exercise under the old name (same as the chapter) is replaced by the new name;
+    one a student changed is kept, and --check names it."""
+    solutions, exercises = course_copy
+    exercises.mkdir()
+    write_exercise(FIXTURE, exercises / FIXTURE.name)
+    assert generate([], solutions=solutions, exercises=exercises) == 0
+    assert "removed" in capsys.readouterr().out
+    assert sorted(p.name for p in exercises.iterdir()) == [EXERCISE]
+    write_exercise(FIXTURE, exercises / FIXTURE.name)
+    nb = read(exercises / FIXTURE.name)
+    nb.cells.append(nbformat.v4.new_code_cell("print('my work')"))
+    nbformat.write(nb, exercises / FIXTURE.name)
+    assert generate([], solutions=solutions, exercises=exercises, echo=silent) == 0
+    assert (exercises / FIXTURE.name).exists()
+    assert generate([], solutions=solutions, exercises=exercises, check=True) == 1
+    assert f"{FIXTURE.name} (no solutions notebook of that name)" in capsys.readouterr().out
+
+
 def test_missing_exercise_is_a_zero_row(tmp_path):
     instructor = Instructor.load(FIXTURE)
     done = Report("alice", "99-split-stats", "x", [CellScore("ex1-mean-tests", 2, 2)])
     other = Report("bob", "98-other", "y", [CellScore("t", 1, 1)])
-    from coursetools.grader import _not_submitted
-    missing = _not_submitted([done, other], {"99-split-stats": instructor})
+    missing = not_submitted([done, other], {"99-split-stats": instructor})
     assert [(r.student, r.exercise, r.points, r.max_points) for r in missing] == [("bob", "99-split-stats", 0, 6)]
     write_outputs([done, other] + missing, tmp_path)
     rows = (tmp_path / "gradebook.csv").read_text().splitlines()
-    assert rows == ["student,exercise,points,max", "alice,99-split-stats,2,2", "bob,98-other,1,1",
-                    "bob,99-split-stats,0,6"]
+    assert rows == ["student,exercise,points,max,isolation", "alice,99-split-stats,2,2,-", "bob,98-other,1,1,-",
+                    "bob,99-split-stats,0,6,-"]
     assert "not submitted" in (tmp_path / "feedback" / "bob.md").read_text()
 
 
@@ -338,14 +396,16 @@ def graded_class(tmp_path_factory):
     cases = hostile_class(outside)
     submissions = root / "submissions"
     for name, (nb, _, _) in cases.items():
-        path = submissions / name if name.endswith(".ipynb") else submissions / name / FIXTURE.name
+        # the exercise's file name as handed out; carol kept the name exercises had before (same as the chapter)
+        path = submissions / name if name.endswith(".ipynb") else submissions / name / (
+            FIXTURE.name if name == "carol" else EXERCISE)
         path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(nb, str):
             path.write_text(nb)
         else:
             nbformat.write(nb, path)
     (submissions / "alice" / "notes.txt").write_text("other files in a student's folder travel with the notebook")
-    reports = grade(submissions, root / "out", solutions=FIXTURE_SOLUTIONS, limits=FAST, echo=silent)
+    reports = grade(submissions, root / "out", solutions=FIXTURE_SOLUTIONS, limits=FAST, echo=silent, jobs=2)
     return cases, reports, root, outside
 
 
@@ -367,7 +427,9 @@ def test_a_class_with_hostile_submissions_is_graded_fairly(graded_class):
     # the gradebook and the feedback files (checked here too, so that the class is graded only once)
     with open(root / "out" / "gradebook.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["student", "exercise", "points", "max"]
+    assert list(rows[0]) == ["student", "exercise", "points", "max", "isolation"]
+    strong = probe(root / "probe", [FIXTURE_SOLUTIONS]).strong
+    assert {r["isolation"] for r in rows if r["student"] != "quinn"} == {"bubblewrap" if strong else "weaker: audit hook only"}
     assert {r["student"]: (r["exercise"], r["points"], r["max"]) for r in rows}["alice"] == ("99-split-stats", "6", "6")
     assert {r["student"] for r in rows} == {name.removesuffix(".ipynb") for name in cases}
     feedback = (root / "out" / "feedback" / "carol.md").read_text()
@@ -404,9 +466,9 @@ def test_solutions_notebook_gets_full_marks(path, tmp_path):
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", REAL_SOLUTIONS, ids=[p.name for p in REAL_SOLUTIONS])
 def test_untouched_exercise_gets_zero(path, tmp_path):
-    handed_out = ROOT / "exercises" / path.name
-    assert handed_out.exists(), f"exercises/{path.name} is missing: run `python3 course.py exercises`"
-    student = tmp_path / "untouched" / path.name
+    handed_out = ROOT / "exercises" / exercise_name(path.stem)
+    assert handed_out.exists(), f"exercises/{handed_out.name} is missing: run `python3 course.py exercises`"
+    student = tmp_path / "untouched" / handed_out.name
     student.parent.mkdir()
     student.write_bytes(handed_out.read_bytes())
     report = grade(student, tmp_path / "out", solutions=path.parent, echo=silent)[0]
@@ -457,11 +519,12 @@ def test_command_line(tmp_path):
 
     exercises = tmp_path / "exercises"
     done = course("exercises", "--check", "--solutions", FIXTURE_SOLUTIONS, "--exercises", exercises)
-    assert done.returncode == 1 and "99-split-stats.ipynb (missing)" in done.stdout
+    assert done.returncode == 1 and f"{EXERCISE} (missing)" in done.stdout
     done = course("exercises", "--solutions", FIXTURE_SOLUTIONS, "--exercises", exercises)
-    assert done.returncode == 0 and (exercises / FIXTURE.name).exists(), done.stdout + done.stderr
+    assert done.returncode == 0 and (exercises / EXERCISE).exists(), done.stdout + done.stderr
     (tmp_path / "alice").mkdir()
     (tmp_path / "alice" / FIXTURE.name).write_bytes(FIXTURE.read_bytes())
     done = course("grade", "alice", "--solutions", FIXTURE_SOLUTIONS, "--out", "grades", "--cell-timeout", 30)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert (tmp_path / "grades" / "gradebook.csv").read_text().splitlines()[1] == "alice,99-split-stats,6,6"
+    assert (tmp_path / "grades" / "gradebook.csv").read_text().splitlines()[1].startswith("alice,99-split-stats,6,6,")
+    assert "isolation: " in done.stdout.splitlines()[0]

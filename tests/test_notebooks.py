@@ -19,16 +19,20 @@ import pytest
 from coursetools import ROOT
 from coursetools.execute import execute_cached, execute_notebook
 from coursetools.notebooks import find_notebooks
-from utils.claims import claims_dir, load_records
+from utils.claims import chapter_of, claims_dir, claims_path, load_records
+from utils.core import get_seed
 
 NOTEBOOKS = find_notebooks()
-SEED = int(os.environ.get("COURSE_SEED", "0") or 0)
+SEED = get_seed()
 
 
 def check_claims(records: list[dict], notebook: str) -> None:
-    """Every chapter records at least one asserted claim, and every asserted claim holds."""
+    """Every chapter asserts at least one effect (with a control), and every asserted claim
+    holds."""
     asserted = [r for r in records if r.get("asserted", True)]
-    assert asserted, f"{notebook} recorded no asserted claim (DESIGN.md: every chapter asserts one)"
+    assert any(r["evidence"] == "effect" for r in asserted), (
+        f"{notebook} asserts no effect (CONTRIBUTING.md: every chapter asserts one, beside a "
+        "control)")
     failing = [r["claim"] for r in asserted if not r["holds"]]
     assert not failing, f"{notebook}: asserted claim(s) do not hold: {failing}"
 
@@ -45,7 +49,7 @@ def test_notebook_runs(path: Path, record_property, testrun_uid):
         record_property("notebook_peak_mb", result.peak_mb)
         if not result.ok:
             pytest.fail(result.error, pytrace=False)
-        record_file = folder / f"{path.name[:2]}.json"
+        record_file = claims_path(chapter_of(path), folder)
         if is_chapter:
             assert record_file.exists(), f"{path.name} wrote no claim record to {record_file}"
         if record_file.exists():
@@ -54,10 +58,12 @@ def test_notebook_runs(path: Path, record_property, testrun_uid):
 
 def test_claim_check_catches_failures():
     """The claims check itself can fail: no asserted claim, or an asserted claim that fails."""
-    good = {"claim": "x", "holds": True, "asserted": True}
+    good = {"claim": "x", "holds": True, "asserted": True, "evidence": "effect"}
     check_claims([good], "nb")
-    with pytest.raises(AssertionError, match="no asserted claim"):
+    with pytest.raises(AssertionError, match="asserts no effect"):
         check_claims([{**good, "asserted": False}], "nb")
+    with pytest.raises(AssertionError, match="asserts no effect"):
+        check_claims([{**good, "evidence": "check"}], "nb")
     with pytest.raises(AssertionError, match="do not hold"):
         check_claims([good, {**good, "claim": "y", "holds": False}], "nb")
     check_claims([good, {**good, "claim": "y", "holds": False, "asserted": False}], "nb")

@@ -68,3 +68,36 @@ def test_catalog_matches_chapter_files():
             continue
         slugs = {c.slug for c in CHAPTERS}
         assert path.stem in slugs, f"{path.name} is not a chapter of utils/catalog.py"
+
+
+MAX_CODE_LINE = 88   # what fits a code block of the book without scrolling
+
+
+@pytest.mark.parametrize("path", find_notebooks(("chapters", "solutions")),
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_code_lines_fit_the_book(path):
+    nb = nbformat.read(path, as_version=4)
+    long = [(i, len(line)) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
+            for line in cell.source.splitlines() if len(line) > MAX_CODE_LINE]
+    assert not long, (f"{path.name}: code lines longer than {MAX_CODE_LINE} characters "
+                      f"(cell, length): {long[:5]}{' ...' if len(long) > 5 else ''}")
+
+
+def test_every_command_and_option_is_in_the_readme():
+    """`course.py --help` and the README's command table list the same commands and options."""
+    import argparse
+
+    from coursetools.cli import build_parser
+
+    readme = (ROOT / "README.md").read_text()
+    parser = build_parser()
+    missing = [o for a in parser._actions for o in a.option_strings
+               if o.startswith("--") and o != "--help" and o not in readme]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                if f"| `{name}" not in readme:
+                    missing.append(f"command {name}")
+                missing += [f"{name} {o}" for a in sub._actions for o in a.option_strings
+                            if o.startswith("--") and o != "--help" and o not in readme]
+    assert not missing, f"in course.py --help but not in README.md: {missing}"

@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from utils.score_matching import (GaussianMixture, TwoLayerReLU, best_step, eigenvalue_stopping_step,
+from utils.score_matching import (GaussianMixture, RegressionSet, TwoLayerReLU, best_step,
+                                  eigenvalue_stopping_step, estimate_noise_sd,
                                   four_corner_mixture, kernel_gd_predict, label_noise_by_time,
-                                  make_dsm_regression_set, mean_squared_error, ou_alpha_h,
+                                  make_dsm_regression_set, make_test_set, mean_squared_error,
+                                  ou_alpha_h,
                                   regression_inputs, relative_distance, relu_ntk, score_from_denoiser,
                                   train_full_batch_gd)
 
@@ -81,6 +83,27 @@ def test_regression_set_has_noisy_labels_with_mean_zero_noise():
     # the noise is not independent of t: small t reveals x_0, large t hides it
     small, large = data.t < 0.2, data.t > 0.8
     assert (noise[small] ** 2).sum(1).mean() < 0.5 * (noise[large] ** 2).sum(1).mean()
+
+
+def test_four_corner_mixture_and_the_test_set_pinned():
+    mix = four_corner_mixture(spread=2.0, std=0.5)
+    np.testing.assert_array_equal(mix.means, [[2, 2], [2, -2], [-2, 2], [-2, -2]])
+    np.testing.assert_array_equal(mix.weights, [0.25] * 4)
+    assert mix.std == 0.5 and mix.dim == 2
+    # the test set is drawn exactly like a training set, from the same generator state
+    a = make_test_set(50, mix, (0.1, 0.9), np.random.default_rng(9))
+    b = make_dsm_regression_set(50, mix, (0.1, 0.9), np.random.default_rng(9))
+    assert isinstance(a, RegressionSet)
+    for field in ("z", "y", "target", "x_t", "t"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+    np.testing.assert_allclose(a.target, mix.posterior_mean(a.x_t, a.t))
+
+
+def test_regression_set_label_noise_by_hand():
+    data = RegressionSet(z=np.zeros((2, 4)), y=np.array([[1.0, 0.0], [0.0, 2.0]]),
+                         target=np.array([[0.0, 0.0], [0.0, 1.0]]), x_t=np.zeros((2, 2)),
+                         t=np.array([0.5, 0.5]))
+    assert data.label_noise == pytest.approx((1.0 + 1.0) / 2)
 
 
 def test_label_noise_rises_with_time():
@@ -242,6 +265,27 @@ def test_best_step_and_eigenvalue_rule():
     assert loud <= quiet and quiet > 1                      # more label noise -> stop earlier
     with pytest.raises(ValueError):
         eigenvalue_stopping_step(lam, 1.0, 0.0)
+
+
+def test_estimate_noise_sd_recovers_a_known_noise_level_without_the_target():
+    """Kernel regression of a smooth function plus N(0, 0.5^2) noise: the GCV estimate from the
+    training data alone is within 15% of 0.5, and larger noise gives a larger estimate."""
+    rng = np.random.default_rng(11)
+    z = np.column_stack([rng.uniform(-2, 2, size=(300, 2)), np.ones(300)])
+    clean = np.column_stack([np.sin(z[:, 0]), np.cos(z[:, 1])])               # [300, 2]
+    k = relu_ntk(z, z)
+    eta = 1.0 / np.linalg.eigvalsh(k / 300).max()
+    steps = np.unique(np.round(np.logspace(0, 6, 60)).astype(int))
+    estimates = {}
+    for sd in (0.5, 1.0):
+        y = clean + sd * rng.standard_normal(clean.shape)
+        estimates[sd], step = estimate_noise_sd(k, y, eta, steps)
+        assert step in steps
+    assert abs(estimates[0.5] - 0.5) < 0.075 and abs(estimates[1.0] - 1.0) < 0.15
+    with pytest.raises(ValueError, match="degrees of freedom"):
+        estimate_noise_sd(k, y, eta, [10**9])
+    with pytest.raises(ValueError, match="eta"):
+        estimate_noise_sd(k, y, 10.0 * eta, steps)
 
 
 def test_mixture_and_helpers_reject_bad_input():

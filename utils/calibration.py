@@ -1,7 +1,7 @@
 """Scores for probability estimates: Brier, binned ECE, reliability curves and the Balance score.
 
 Chapter 01 of the course. Paper: E. Choi, J. Kim, W. Lee, "Rethinking Evaluation Metric for
-Probability Estimation Models Using Esports Data", arXiv:2309.06248 (2023). No official code; this
+Probability Estimation Models Using Esports Data", arXiv:2309.06248v1 (2023). No official code; this
 module is written from the paper's definitions.
 
 Notation (binary events, e.g. "team 1 wins"): ``p_hat`` is the predicted probability of the event,
@@ -15,9 +15,10 @@ shared by later chapters; the tests compare them with scikit-learn.
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
+
+from utils.validation import (check_outcomes, check_positive_int, check_probabilities,
+                              check_same_length)
 
 __all__ = [
     "brier_score", "reliability_curve", "ece_binned", "accuracy", "confidence",
@@ -29,52 +30,15 @@ LOGIT_CLIP = 1e-12  # probabilities are clipped to [eps, 1 - eps] before a logit
 
 
 # ----------------------------------------------------------------------------------- validation
-def _as_1d(values, name: str) -> np.ndarray:
-    """``values`` as a 1-D float array; ``ValueError`` when it is empty or not 1-D."""
-    arr = np.asarray(values)
-    if arr.dtype == object:
-        raise ValueError(f"{name} must be numeric, got an object array")
-    arr = arr.astype(float)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} is empty: a score needs at least one prediction")
-    return arr
-
-
-def check_probabilities(p, name: str = "p_hat") -> np.ndarray:
-    """``p`` as a 1-D float array of finite values in [0, 1]; ``ValueError`` names the first bad index."""
-    arr = _as_1d(p, name)
-    bad = ~np.isfinite(arr) | (arr < 0.0) | (arr > 1.0)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name} must hold probabilities in [0, 1]; {name}[{i}] = {float(arr[i])!r} "
-                         f"({int(bad.sum())} bad value(s))")
-    return arr
-
-
-def check_outcomes(y, name: str = "y") -> np.ndarray:
-    """``y`` as a 1-D float array of 0s and 1s; ``ValueError`` names the first bad index."""
-    arr = _as_1d(y, name)
-    bad = ~((arr == 0.0) | (arr == 1.0))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name} must hold outcomes 0 or 1; {name}[{i}] = {float(arr[i])!r}")
-    return arr
-
-
 def _check_pair(p_hat, y) -> tuple[np.ndarray, np.ndarray]:
     p_hat = check_probabilities(p_hat, "p_hat")
     y = check_outcomes(y, "y")
-    if p_hat.shape != y.shape:
-        raise ValueError(f"p_hat and y must have the same length, got {p_hat.size} and {y.size}")
+    check_same_length(p_hat=p_hat, y=y)
     return p_hat, y
 
 
 def _check_n_bins(n_bins) -> int:
-    if isinstance(n_bins, bool) or not isinstance(n_bins, numbers.Integral) or n_bins < 1:
-        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
-    return int(n_bins)
+    return check_positive_int(n_bins, "n_bins")
 
 
 # ---------------------------------------------------------------------------- standard metrics
@@ -83,6 +47,7 @@ def brier_score(p_hat, y) -> float:
 
     The first of the two replacements for accuracy that the paper examines (Brier, 1950). Lower
     is better, range [0, 1]. Same value as ``sklearn.metrics.brier_score_loss(y, p_hat)``.
+    Paper: the Brier score and its decomposition, Eqs. (1)-(3) (arXiv:2309.06248v1).
     """
     p_hat, y = _check_pair(p_hat, y)
     return float(np.mean((p_hat - y) ** 2))
@@ -116,6 +81,7 @@ def reliability_curve(p_hat, y, n_bins: int = 10, strategy: str = "uniform"):
     Returns ``(mean_pred, freq, count)``, three arrays of equal length (<= ``n_bins``; empty bins
     are dropped). ``mean_pred`` and ``freq`` equal ``calibration_curve(y, p_hat, n_bins=n_bins,
     strategy=strategy)`` of scikit-learn, in that order swapped (sklearn returns freq first).
+    Paper: course addition — the per-bin data of a reliability diagram and of the binned ECE.
     """
     sum_pred, sum_true, count = _binned_sums(p_hat, y, n_bins, strategy)
     keep = count > 0
@@ -128,19 +94,31 @@ def ece_binned(p_hat, y, n_bins: int = 10, strategy: str = "uniform") -> float:
     ``ECE = sum_b |I_b|/n * |mean(y in I_b) - mean(p_hat in I_b)|`` over ``n_bins`` bins of ``p_hat``
     (``strategy="uniform"``: equal width; ``"quantile"``: equal count). Note the binning knob
     ``n_bins`` and the upward bias at small n, the two flaws the paper points out.
+
+    This is the *positive-class* form: bins over the forecast ``p_hat`` of the event, each
+    comparing the event's frequency with the mean forecast. The *top-label* form of Guo et
+    al. (2017), which the paper follows, bins the confidence ``max(p_hat, 1 - p_hat)`` and
+    compares accuracy with mean confidence: ``ece_binned(confidence(p_hat), correct)``.
+    Paper: the binned ECE, Eq. (7), here in its positive-class form (arXiv:2309.06248v1).
     """
     mean_pred, freq, count = reliability_curve(p_hat, y, n_bins, strategy)
     return float(np.sum(count * np.abs(freq - mean_pred)) / np.sum(count))
 
 
 def accuracy(p_hat, y) -> float:
-    """Share of correct decisions, the decision being ``p_hat >= 0.5``."""
+    """Share of correct decisions, the decision being ``p_hat >= 0.5``.
+
+    Paper: accuracy, the discrimination-only metric the paper replaces (arXiv:2309.06248v1).
+    """
     p_hat, y = _check_pair(p_hat, y)
     return float(np.mean((p_hat >= 0.5) == (y == 1.0)))
 
 
 def confidence(p_hat) -> np.ndarray:
-    """Confidence of each forecast in its predicted side: ``max(p_hat, 1 - p_hat)``, in [0.5, 1]."""
+    """Confidence of each forecast in its predicted side: ``max(p_hat, 1 - p_hat)``, in [0.5, 1].
+
+    Paper: the confidence q inside the gain/loss function, Eq. (8) (arXiv:2309.06248v1).
+    """
     p_hat = check_probabilities(p_hat, "p_hat")
     return np.maximum(p_hat, 1.0 - p_hat)
 
@@ -154,6 +132,7 @@ def balance_terms(p_hat, y) -> np.ndarray:
     Given the true probability p, ``E[g] = p - p_hat`` on the side ``p_hat >= 0.5`` and
     ``p_hat - p`` below it, so ``|E[g]| = |p_hat - p|`` (the paper's ``|g(q; p)| = |q - p|``).
     Returns an array of shape (n,).
+    Paper: the gain/loss function g(q; p), Eq. (8), and its property Eq. (11) (arXiv:2309.06248v1).
     """
     p_hat, y = _check_pair(p_hat, y)
     correct = (p_hat >= 0.5) == (y == 1.0)
@@ -166,12 +145,16 @@ def balance_score(p_hat, y) -> float:
     Ideal value 0; negative means over-confident (forecasts further from 0.5 than the truth),
     positive under-confident. When all miscalibration goes one way, ``|Balance|`` estimates the
     true calibration error ``mean|p_hat - p|`` without bins; opposite errors cancel otherwise.
+    Paper: the Balance score, Eq. (9), with ideal value 0 (Eq. (10)) (arXiv:2309.06248v1).
     """
     return float(np.mean(balance_terms(p_hat, y)))
 
 
 def balance_standard_error(p_hat, y) -> float:
-    """Standard error of the Balance score, ``sd(g) / sqrt(n)`` (it is a plain mean)."""
+    """Standard error of the Balance score, ``sd(g) / sqrt(n)`` (it is a plain mean).
+
+    Paper: course addition — the standard error of Balance, a plain mean.
+    """
     g = balance_terms(p_hat, y)
     if g.size < 2:
         raise ValueError("a standard error needs at least two forecasts")
@@ -182,8 +165,12 @@ def balance_standard_error(p_hat, y) -> float:
 def true_calibration_error(p_hat, p_true) -> float:
     """True calibration error ``mean|p_hat - p_true|``; needs the true probabilities (simulation only).
 
-    This is the paper's target, the binning-free expected calibration error, whenever ``p_hat``
-    is an invertible function of ``p_true`` (as for :func:`distort_probs`).
+    This is the paper's target, the binning-free expected calibration error
+    ``E|P(y = 1 | p_hat) - p_hat|``, whenever ``p_hat`` is an invertible function of ``p_true``
+    (as for :func:`distort_probs`); for other forecasts (a fitted model) it is an upper bound of
+    it, because averaging ``p_true`` over forecasts with the same ``p_hat`` can only shrink
+    ``|p_hat - p_true|`` (Jensen's inequality).
+    Paper: the true ECE, Eq. (6), in its simulation form (see above) (arXiv:2309.06248v1).
     """
     p_hat = check_probabilities(p_hat, "p_hat")
     p_true = check_probabilities(p_true, "p_true")
@@ -194,13 +181,19 @@ def true_calibration_error(p_hat, p_true) -> float:
 
 
 def logit(p) -> np.ndarray:
-    """``log(p / (1 - p))`` after clipping ``p`` to ``[1e-12, 1 - 1e-12]``."""
+    """``log(p / (1 - p))`` after clipping ``p`` to ``[1e-12, 1 - 1e-12]``.
+
+    Paper: course addition — the logit used to simulate miscalibrated forecasts.
+    """
     p = np.clip(check_probabilities(p, "p"), LOGIT_CLIP, 1.0 - LOGIT_CLIP)
     return np.log(p) - np.log1p(-p)
 
 
 def sigmoid(z) -> np.ndarray:
-    """The logistic function ``1 / (1 + exp(-z))``, computed without overflow."""
+    """The logistic function ``1 / (1 + exp(-z))``, computed without overflow.
+
+    Paper: course addition — the inverse of :func:`logit`.
+    """
     z = np.asarray(z, dtype=float)
     return np.exp(-np.logaddexp(0.0, -z))
 
@@ -211,6 +204,7 @@ def distort_probs(p, tau: float = 1.0, shift: float = 0.0) -> np.ndarray:
     ``tau > 1`` sharpens (over-confident), ``0 < tau < 1`` flattens (under-confident), ``shift``
     moves every forecast towards one side (over-confident on one side of 0.5, under-confident on
     the other). ``tau=1, shift=0`` returns ``p`` (up to the logit clipping).
+    Paper: course addition — forecasts with a known kind of miscalibration.
     """
     if not np.isfinite(tau) or tau <= 0:
         raise ValueError(f"tau must be a positive number, got {tau!r}")

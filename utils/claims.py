@@ -1,18 +1,27 @@
 """The claim record: how each chapter reports its paper's headline effect in miniature.
 
 Every chapter ends with a *claim check*: a number computed from the notebook's own run, compared
-with a threshold and printed beside the paper's value. :func:`record_claim` writes it to
+with a threshold and shown beside the paper's value and beside a *control* (the same quantity
+for an arm that would pass if the paper's idea were wrong). :func:`record_claim` writes it to
 ``$COURSE_CLAIMS_DIR/NN.json`` (default ``_build/claims/`` in the course folder), where the tests,
-the scoreboard command and the book collect it. One claim is stored as one JSON object, several
-as a list of objects, each with at least the keys of :data:`REQUIRED_KEYS`.
+the scoreboard, the seed sweep and the book collect it through :func:`load_all`. One claim is
+stored as one JSON object, several as a list of objects, each with at least the keys of
+:data:`REQUIRED_KEYS`.
 
-An *asserted* claim that does not hold raises ``AssertionError`` after it is recorded, so the
-notebook fails loudly. ``asserted=False`` marks an effect the chapter reports but does not
-assert (typically one the miniature does not reproduce); the scoreboard shows it as such.
+Each record says what kind of evidence it is (:data:`EVIDENCE`): ``"effect"`` for an effect that
+would not appear if the paper's idea were wrong (it needs a control), ``"check"`` for a
+consistency check shown to readers. An *asserted* claim that does not hold raises
+``AssertionError`` after it is recorded, so the notebook fails loudly. ``asserted=False`` marks an
+effect the chapter reports but does not assert (typically one the miniature does not reproduce).
+
+This module is the one owner of: the claims folder (:func:`claims_dir`), the record's file name
+(:func:`claims_path`), the verdict words (:func:`verdict`) and the short number format
+(:func:`short`).
 """
 from __future__ import annotations
 
 import datetime as _dt
+import html
 import json
 import math
 import numbers
@@ -21,9 +30,15 @@ import os
 from pathlib import Path
 
 CLAIMS_ENV = "COURSE_CLAIMS_DIR"
-REQUIRED_KEYS = ("chapter", "claim", "paper_value", "ours", "threshold", "holds", "seed")
+REQUIRED_KEYS = ("chapter", "claim", "paper_value", "ours", "threshold", "holds", "seed",
+                 "evidence")
+EVIDENCE = {
+    "effect": "an effect that would not appear if the paper's idea were wrong",
+    "check": "a consistency check shown to readers",
+}
 COMPARISONS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 COURSE_ROOT = Path(__file__).resolve().parent.parent
+VERDICTS = ("holds", "fails", "not reproduced")
 
 
 def claims_dir() -> Path:
@@ -32,9 +47,22 @@ def claims_dir() -> Path:
     return Path(text).expanduser() if text else COURSE_ROOT / "_build" / "claims"
 
 
-def claims_path(chapter: int, directory: Path | str | None = None) -> Path:
-    """Path of chapter ``chapter``'s record file, ``NN.json``."""
+def claims_path(chapter: int | str, directory: Path | str | None = None) -> Path:
+    """Path of chapter ``chapter``'s record file, ``NN.json`` (``chapter`` may be ``"07"``)."""
     return Path(directory or claims_dir()) / f"{int(chapter):02d}.json"
+
+
+def chapter_of(notebook: Path | str) -> int | None:
+    """The chapter number a notebook's file name starts with (``07-x.ipynb`` -> 7), else None."""
+    stem = Path(notebook).name[:2]
+    return int(stem) if stem.isdigit() else None
+
+
+def verdict(record: dict) -> str:
+    """One of :data:`VERDICTS`: ``holds``; ``fails`` (asserted); ``not reproduced`` (reported)."""
+    if record["holds"]:
+        return "holds"
+    return "fails" if record.get("asserted", True) else "not reproduced"
 
 
 def _plain(value, what: str):
@@ -72,6 +100,12 @@ def validate_record(record: dict) -> dict:
         raise ValueError(f"'chapter' must be an integer, got {record['chapter']!r}")
     if not isinstance(record["claim"], str) or not record["claim"].strip():
         raise ValueError("'claim' must be a non-empty sentence")
+    if record["evidence"] not in EVIDENCE:
+        raise ValueError(f"'evidence' must be one of {sorted(EVIDENCE)}, got "
+                         f"{record['evidence']!r}")
+    if record["evidence"] == "effect" and record.get("control") is None:
+        raise ValueError("an 'effect' claim needs a 'control': the same quantity for an arm "
+                         "that would pass if the paper's idea were wrong")
     return record
 
 
@@ -102,77 +136,156 @@ def load_all(directory: Path | str | None = None) -> dict[int, list[dict]]:
     return out
 
 
-def record_claim(chapter: int, claim: str, *, paper_value, ours, threshold, holds: bool | None = None,
-                 op: str | None = None, asserted: bool = True, seed: int | None = None,
-                 directory: Path | str | None = None, **extra) -> dict:
-    """Record one claim of chapter ``chapter`` and print it beside the paper's value.
+def _holds(ours, threshold, op, holds):
+    if (holds is None) == (op is None):
+        raise ValueError("give exactly one of holds=<bool> or op='<', '<=', '>' or '>='")
+    if op is None:
+        if not isinstance(holds, bool) and type(holds).__name__ != "bool_":
+            raise TypeError(f"holds must be a bool, got {type(holds).__name__}")
+        return bool(holds)
+    if op not in COMPARISONS:
+        raise ValueError(f"op must be one of {sorted(COMPARISONS)}, got {op!r}")
+    for name, value in (("ours", ours), ("threshold", threshold)):
+        if isinstance(value, bool) or not (isinstance(value, numbers.Real) or hasattr(value, "item")):
+            raise TypeError(f"with op=..., {name} must be a single number, got {value!r}")
+        if not math.isfinite(float(value)):
+            raise ValueError(f"{name} must be finite, got {value}")
+    return bool(COMPARISONS[op](float(ours), float(threshold)))
 
-    Give either ``op`` (one of ``<``, ``<=``, ``>``, ``>=``), so that ``holds = ours op threshold``
-    is computed here, or ``holds`` computed by the caller for a compound claim (then ``ours`` and
-    ``threshold`` may be dicts of the quantities involved). ``paper_value`` may be a number or a
-    short text (a theorem's statement, "qualitative"). Extra keyword arguments are stored too.
 
-    Re-running the claim in the same folder replaces the earlier record with the same text.
-    Returns the record; raises ``AssertionError`` afterwards if an asserted claim does not hold.
+def record_claim(chapter: int, claim: str, *, paper_value, ours, threshold, evidence: str,
+                 holds: bool | None = None, op: str | None = None, control=None,
+                 control_label: str | None = None, paper_typical=None, asserted: bool = True,
+                 seed: int | None = None, directory: Path | str | None = None,
+                 show: bool = True, **extra) -> dict:
+    """Record one claim of chapter ``chapter`` and show it as one compact box.
+
+    ``paper_value`` is the paper's headline (its best case); ``paper_typical`` the typical value
+    from the paper's full results, when the two differ. Give either ``op`` (``<``, ``<=``, ``>``,
+    ``>=``), so that ``holds = ours op threshold`` is computed here, or ``holds`` computed by the
+    caller for a compound claim (then ``ours`` and ``threshold`` may be dicts). ``evidence`` is
+    ``"effect"`` or ``"check"`` (:data:`EVIDENCE`); an effect needs ``control``, the same
+    quantity measured on a control arm, described by ``control_label``. Extra keyword arguments
+    are stored too. Re-running the claim in the same folder replaces the record with the same
+    text. Returns the record; raises ``AssertionError`` afterwards if an asserted claim fails.
     """
     from utils.core import get_seed
 
-    if (holds is None) == (op is None):
-        raise ValueError("give exactly one of holds=<bool> or op='<', '<=', '>' or '>='")
-    if op is not None:
-        if op not in COMPARISONS:
-            raise ValueError(f"op must be one of {sorted(COMPARISONS)}, got {op!r}")
-        if not isinstance(ours, numbers.Real) and not hasattr(ours, "item"):
-            raise TypeError("with op=..., ours must be a single number")
-        holds = bool(COMPARISONS[op](float(ours), float(threshold)))
-    if not isinstance(holds, (bool,)) and type(holds).__name__ != "bool_":
-        raise TypeError(f"holds must be a bool, got {type(holds).__name__}")
     record = {
         "chapter": int(chapter),
         "claim": str(claim),
+        "evidence": evidence,
         "paper_value": _plain(paper_value, "paper_value"),
+        "paper_typical": _plain(paper_typical, "paper_typical"),
         "ours": _plain(ours, "ours"),
         "threshold": _plain(threshold, "threshold"),
         "comparison": op,
-        "holds": bool(holds),
+        "control": _plain(control, "control"),
+        "control_label": control_label,
+        "holds": _holds(ours, threshold, op, holds),
         "asserted": bool(asserted),
         "seed": get_seed() if seed is None else int(seed),
         "recorded_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
     record.update({k: _plain(v, k) for k, v in extra.items()})
-    validate_record(record)
+    record = ClaimRecord(validate_record(record))
 
     path = claims_path(chapter, directory)
     path.parent.mkdir(parents=True, exist_ok=True)
-    others = [r for r in (load_records(path) if path.exists() else []) if r["claim"] != record["claim"]]
+    others = [r for r in (load_records(path) if path.exists() else [])
+              if r["claim"] != record["claim"]]
     records = others + [record]
     path.write_text(json.dumps(records[0] if len(records) == 1 else records, indent=2) + "\n")
 
-    print(format_record(record))
+    if show:
+        _display(ClaimBox(record))
     if asserted and not record["holds"]:
-        raise AssertionError(f"claim does not hold: {claim} (ours={record['ours']}, threshold="
-                             f"{record['threshold']})")
+        raise AssertionError(f"claim does not hold: {claim} (ours={short(record['ours'])}, "
+                             f"threshold={short(record['threshold'])})")
     return record
 
 
-def _short(value) -> str:
+def short(value) -> str:
+    """A number, dict or list written for people: 4 significant digits, ``key = value``."""
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, dict):
-        return ", ".join(f"{k}={_short(v)}" for k, v in value.items())
+        return ", ".join(f"{k} = {short(v)}" for k, v in value.items())
     if isinstance(value, list):
-        return "[" + ", ".join(_short(v) for v in value) + "]"
-    return str(value)
+        return "[" + ", ".join(short(v) for v in value) + "]"
+    return "—" if value is None else str(value)
+
+
+_short = short  # the name older code imported
+
+
+def _rows(record: dict) -> list[tuple[str, str]]:
+    """The labelled lines of a claim box, in reading order."""
+    cmp = record.get("comparison")
+    rows = [("paper", short(record["paper_value"]))]
+    if record.get("paper_typical") is not None:
+        rows.append(("paper, typical", short(record["paper_typical"])))
+    rows.append(("ours", short(record["ours"])))
+    if record.get("control") is not None:
+        label = record.get("control_label") or "control"
+        rows.append((f"control ({label})", short(record["control"])))
+    rows.append(("threshold", f"{cmp} {short(record['threshold'])}" if cmp
+                 else short(record["threshold"])))
+    return rows
 
 
 def format_record(record: dict) -> str:
-    """A few human lines for one record, as printed by :func:`record_claim`."""
-    if record["holds"]:
-        verdict = "HOLDS"
+    """The claim as plain text lines (the fallback of the box; also used by the CLI)."""
+    head = (f"Claim {record['chapter']:02d} [{record['evidence']}] "
+            f"{verdict(record).upper()}: {record['claim']}")
+    width = max(len(k) for k, _ in _rows(record))
+    lines = [f"  {k:<{width}}  {v}" for k, v in _rows(record)]
+    return "\n".join([head, *lines, f"  (seed {record['seed']})"])
+
+
+class ClaimRecord(dict):
+    """A claim record (a plain dict) that a notebook does not echo: :func:`record_claim` has
+    already shown it as a box, so a cell ending in ``record_claim(...)`` shows nothing more."""
+
+    def _ipython_display_(self) -> None:
+        pass
+
+
+class ClaimBox:
+    """One claim shown as a compact box: HTML in notebooks and the book, text elsewhere."""
+
+    def __init__(self, record: dict):
+        self.record = record
+
+    def __repr__(self) -> str:
+        return format_record(self.record)
+
+    def _repr_html_(self) -> str:
+        r = self.record
+        word = verdict(r)
+        colour = {"holds": "#1a7f37", "fails": "#cf222e"}.get(word, "#9a6700")
+        cell = 'style="padding:1px 8px 1px 0;vertical-align:top;text-align:left"'
+        rows = "".join(f"<tr><th {cell}>{html.escape(k)}</th><td {cell}>{html.escape(v)}</td></tr>"
+                       for k, v in _rows(r))
+        return (f'<div class="claim-box" style="border:1px solid {colour};border-left-width:6px;'
+                'border-radius:4px;padding:6px 10px;margin:6px 0;max-width:100%;'
+                'overflow-wrap:anywhere">'
+                f'<p style="margin:0 0 4px 0"><strong style="color:{colour}">'
+                f'{html.escape(word.upper())}</strong> · <em>{html.escape(r["evidence"])}</em> · '
+                f'{html.escape(r["claim"])}</p>'
+                f'<table style="border:none;margin:0;font-size:90%">{rows}</table>'
+                f'<p style="margin:4px 0 0 0;font-size:80%">chapter {r["chapter"]:02d}, '
+                f'seed {r["seed"]}</p></div>')
+
+
+def _display(box: ClaimBox) -> None:
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        print(repr(box))
+        return
+    if get_ipython() is None:
+        print(repr(box))
     else:
-        verdict = "DOES NOT HOLD" if record.get("asserted", True) else "not reproduced (reported, not asserted)"
-    cmp = f" {record['comparison']} " if record.get("comparison") else " vs threshold "
-    return (f"Claim check, chapter {record['chapter']:02d}: {record['claim']}\n"
-            f"  paper: {_short(record['paper_value'])}\n"
-            f"  ours:  {_short(record['ours'])}{cmp}{_short(record['threshold'])}  ->  {verdict}"
-            f"  (seed {record['seed']})")
+        display(box)

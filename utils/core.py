@@ -72,6 +72,23 @@ def seed_everything(seed: int | None = None) -> int:
     return seed
 
 
+def torch_generator(seed: int, stream: int = 0) -> "torch.Generator":
+    """A CPU ``torch.Generator`` for random stream ``stream`` of course seed ``seed``.
+
+    Streams keep independent random choices apart (the data, the initialisation, the batches)
+    so that changing one part of a notebook does not shift the random numbers of another.
+    The generator is seeded with ``1000 * seed + stream``.
+    """
+    import torch
+
+    for name, value in (("seed", seed), ("stream", stream)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    if stream >= 1000:
+        raise ValueError(f"stream must be below 1000, got {stream}")
+    return torch.Generator().manual_seed(1000 * int(seed) + int(stream))
+
+
 def get_device(prefer: str | None = None) -> "torch.device":
     """The torch device to use: a CUDA GPU when present, otherwise the CPU.
 
@@ -120,6 +137,11 @@ class Course:
     device: "torch.device"
     threads: int
     rng: np.random.Generator = field(repr=False)
+
+    def torch_generator(self, stream: int = 0) -> "torch.Generator":
+        """A torch generator for random stream ``stream`` of this course seed (see
+        :func:`utils.core.torch_generator`)."""
+        return torch_generator(self.seed, stream)
 
     def report(self) -> dict:
         """Versions and settings, for the environment report of the preface."""

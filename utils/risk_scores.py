@@ -35,7 +35,9 @@ __all__ = [
     "render_prompt", "build_tokenizer", "prompt_tokens", "pretraining_corpus",
     "two_option_risk", "risk_multiple_choice", "digits_to_risk", "risk_verbalized",
     "instruction_tune", "sharpen", "answer_key_loss", "auc_score", "prompt_text", "question_token",
-    "true_risk", "evaluate_risk_scores", "MC_FORMAT", "NUM_FORMAT",
+    "true_risk", "evaluate_risk_scores", "MC_FORMAT", "NUM_FORMAT", "SideQuestion",
+    "SIDE_QUESTIONS", "side_question_corpus", "tune_on_answers", "calibration_slope",
+    "true_risk_probit",
 ]
 
 MC_FORMAT, NUM_FORMAT = "mc", "num"
@@ -154,6 +156,49 @@ INCOME_TASK = RiskTask(
 )
 
 
+@dataclass(frozen=True)
+class SideQuestion:
+    """A yes/no question about a person whose answer is *definite*: it follows from one field.
+
+    The income question has no right answer, only a right probability; these have one. The
+    chapter's tiny model reads them in pretraining (with some recorded answers wrong) and its
+    "instruction tuning" trains only on them, never on the income question.
+
+    Paper: course addition — a stand-in for the many questions with a right answer that
+    instruction tuning rewards, so that polarization can emerge on a question never tuned.
+    """
+
+    name: str                        # short id, used in the question token, e.g. "age45+"
+    feature: str                     # the field the answer follows from
+    yes_values: tuple[str, ...]      # category labels of that field that mean "yes"
+    text: str                        # the question in English
+
+    def answers(self, task: RiskTask, X) -> np.ndarray:
+        """The correct answers ``[n]`` (1 = yes) for rows ``X [n, F]``."""
+        X = task.check_rows(X)
+        feature = task.feature(self.feature)
+        unknown = [v for v in self.yes_values if v not in feature.values]
+        if unknown:
+            raise ValueError(f"question {self.name!r}: {unknown} are not categories of "
+                             f"{self.feature!r} {feature.values}")
+        yes = np.isin(np.arange(len(feature.values)),
+                      [feature.values.index(v) for v in self.yes_values])
+        return yes[X[:, _index(task, self.feature)]].astype(int)
+
+
+SIDE_QUESTIONS = (
+    SideQuestion("age45+", "age", ("45-54", "55-64", "65+"), "Is this person 45 or older?"),
+    SideQuestion("degree", "education", ("bachelor", "graduate"),
+                 "Does this person hold a college degree?"),
+    SideQuestion("full-time", "hours", ("35-44", "45-54", "55+"),
+                 "Does this person work full time (35 hours a week or more)?"),
+    SideQuestion("white-collar", "occupation", ("office", "professional", "management"),
+                 "Does this person have a white-collar job?"),
+    SideQuestion("woman", "sex", ("female",), "Is this person a woman?"),
+    SideQuestion("married", "marital", ("married",), "Is this person married?"),
+)
+
+
 # ------------------------------------------------------------------------------ population
 @dataclass
 class Population:
@@ -234,33 +279,55 @@ def render_prompt(task: RiskTask, row, fmt: str = MC_FORMAT, positive_first: boo
     return "\n".join(lines)
 
 
-def question_token(fmt: str, positive_first: bool = True) -> str:
-    """The one token that stands for the question and its answer format."""
+def question_token(fmt: str, positive_first: bool = True,
+                   about: SideQuestion | None = None) -> str:
+    """The one token that stands for the question and its answer format.
+
+    ``about=None`` is the task's own question; a :class:`SideQuestion` gets tokens of its own
+    (multiple choice only).
+
+    Paper: course addition — the tiny model's one-token stand-in for the paper's question text.
+    """
     _check_format(fmt)
+    if about is not None:
+        if fmt != MC_FORMAT:
+            raise ValueError(f"side question {about.name!r} is asked in multiple-choice format only")
+        return f"<ask:{about.name}:A=yes,B=no>" if positive_first else \
+            f"<ask:{about.name}:A=no,B=yes>"
     if fmt == NUM_FORMAT:
         return "<ask:probability>"
     return "<ask:A=yes,B=no>" if positive_first else "<ask:A=no,B=yes>"
 
 
-def build_tokenizer(task: RiskTask) -> WordTokenizer:
+def build_tokenizer(task: RiskTask, side_questions: tuple[SideQuestion, ...] = ()) -> WordTokenizer:
     """The tiny model's word vocabulary: ``<pad>``, one token per feature value, the three question
-    tokens, the answer keys ``A`` ``B`` and the digits ``0``-``9``."""
+    tokens, the answer keys ``A`` ``B`` and the digits ``0``-``9``; then two question tokens (both
+    key orders) per side question.
+
+    Paper: course addition — the vocabulary of the tiny stand-in for an LLM.
+    """
     words = ["<pad>"]
     words += [f"{f.name}:{v}" for f in task.features for v in f.values]
     words += [question_token(MC_FORMAT, True), question_token(MC_FORMAT, False),
               question_token(NUM_FORMAT)]
     words += list(ANSWER_KEYS) + list(DIGITS)
+    words += [question_token(MC_FORMAT, order, q) for q in side_questions for order in (True, False)]
     return WordTokenizer(words, level="word")
 
 
 def prompt_tokens(task: RiskTask, tokenizer: WordTokenizer, X, fmt: str,
-                  positive_first: bool = True) -> torch.Tensor:
+                  positive_first: bool = True, about: SideQuestion | None = None) -> torch.Tensor:
     """Prompts of rows ``X [n, F]`` as token ids ``LongTensor[n, F + 1]``: one token per field, then
-    the question token. This is :func:`render_prompt` compressed to one word per sentence."""
+    the question token (of the task's question, or of side question ``about``). This is
+    :func:`render_prompt` compressed to one word per sentence.
+
+    Paper: course addition — the serialization step (§3 of the paper) compressed to one token
+    per field (arXiv:2407.14614v3).
+    """
     X = task.check_rows(X)
     fields = [[tokenizer.id(f"{f.name}:{v}") for v in f.values] for f in task.features]
     ids = np.stack([np.asarray(fields[j])[X[:, j]] for j in range(task.n_features)], axis=1)
-    q = np.full((X.shape[0], 1), tokenizer.id(question_token(fmt, positive_first)))
+    q = np.full((X.shape[0], 1), tokenizer.id(question_token(fmt, positive_first, about)))
     return torch.as_tensor(np.concatenate([ids, q], axis=1), dtype=torch.long)   # [n, F + 1]
 
 
@@ -319,6 +386,46 @@ def pretraining_corpus(task: RiskTask, tokenizer: WordTokenizer, records: Popula
         rep[:, task.n_features + 1 + k] = torch.as_tensor(digit_ids[(value // place) % 10])
     tokens = torch.cat([rec, rep])                                    # [N, T]
     weight = (tokens[:, 1:] != pad).float()                           # [N, T - 1]
+    return tokens, weight
+
+
+def side_question_corpus(task: RiskTask, tokenizer: WordTokenizer, X,
+                         questions: tuple[SideQuestion, ...], rng: np.random.Generator,
+                         error_rate: float = 0.2, length: int | None = None):
+    """Recorded answers to side questions, as pretraining text: ``(tokens [n, length], weight)``.
+
+    Row ``i`` is person ``X[i]``, one of ``questions`` at random, in a random key order, and the
+    key of the answer, which is *wrong* with probability ``error_rate`` (noisy web text). Rows
+    are padded to ``length`` (default ``F + 3``, the length of :func:`pretraining_corpus` rows), so
+    the two corpora can be concatenated; ``weight [n, length - 1]`` is 0 on padding.
+
+    Paper: course addition — questions with a definite answer, for the tuning stand-in.
+    """
+    X = task.check_rows(X)
+    if not questions:
+        raise ValueError("give at least one side question")
+    if not 0.0 <= error_rate < 0.5:
+        raise ValueError(f"error_rate must be in [0, 0.5), got {error_rate!r}")
+    n, F = X.shape[0], task.n_features
+    length = F + 3 if length is None else int(length)
+    if length < F + 2:
+        raise ValueError(f"length must be at least F + 2 = {F + 2}, got {length}")
+    which = rng.integers(len(questions), size=n)                       # [n] question index
+    positive_first = rng.random(n) < 0.5                               # [n]
+    wrong = rng.random(n) < error_rate                                 # [n]
+    tokens = torch.full((n, length), tokenizer.pad_id, dtype=torch.long)
+    for k, question in enumerate(questions):
+        for order in (True, False):
+            rows = np.flatnonzero((which == k) & (positive_first == order))
+            if rows.size == 0:
+                continue
+            tokens[rows, :F + 1] = prompt_tokens(task, tokenizer, X[rows], MC_FORMAT, order,
+                                                 question)
+            says_yes = question.answers(task, X[rows]) != wrong[rows]  # flip the wrong ones
+            key_yes, key_no = ("A", "B") if order else ("B", "A")
+            tokens[rows, F + 1] = torch.as_tensor(
+                np.where(says_yes, tokenizer.id(key_yes), tokenizer.id(key_no)))
+    weight = (tokens[:, 1:] != tokenizer.pad_id).float()              # [n, length - 1]
     return tokens, weight
 
 
@@ -499,6 +606,76 @@ def instruction_tune(model: TinyLM, tokenizer: WordTokenizer, task: RiskTask, X,
     return tuned
 
 
+def tune_on_answers(model: TinyLM, tokenizer: WordTokenizer, task: RiskTask, X,
+                     questions: tuple[SideQuestion, ...], *, steps: int, label_noise: float = 0.0,
+                     lr: float = 1e-3, batch_size: int = 256,
+                     replay: tuple[torch.Tensor, torch.Tensor] | None = None,
+                     seed: int = 0) -> TinyLM:
+    """Our stand-in for instruction tuning: fine-tune a copy on hard 0/1 answers to side questions.
+
+    Every row of ``X`` is asked every question of ``questions`` in both key orders; the target
+    is the key of the correct answer (cross-entropy, :func:`answer_key_loss` with ``q`` in
+    {0, 1}). ``label_noise`` flips that fraction of the targets once, at random (the control
+    arm: tuning towards answers as noisy as the pretraining text). The task's own question is
+    never tuned, so whatever happens to its risk scores is a side effect. ``replay = (tokens,
+    weight)`` adds the next-token loss of a batch of the pretraining corpus at every step (as
+    InstructGPT's "PPO-ptx"). Returns the tuned copy; ``model`` is unchanged.
+
+    Paper: course addition — a mechanism for the polarization of §4 (arXiv:2407.14614v3) that
+    does not target the income scores.
+    """
+    from utils.training import train
+
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}")
+    if not 0.0 <= label_noise <= 1.0:
+        raise ValueError(f"label_noise must be in [0, 1], got {label_noise!r}")
+    if not questions:
+        raise ValueError("give at least one side question to tune on")
+    if replay is not None:
+        r_tokens, r_weight = replay
+        if r_tokens.dim() != 2 or r_tokens.shape[0] == 0 or \
+                r_weight.shape != (r_tokens.shape[0], r_tokens.shape[1] - 1):
+            raise ValueError(f"replay must be (tokens [N, T], weight [N, T - 1]), got shapes "
+                             f"{tuple(r_tokens.shape)} and {tuple(r_weight.shape)}")
+    X = task.check_rows(X)
+    a, b = tokenizer.id("A"), tokenizer.id("B")
+    generator = torch.Generator().manual_seed(int(seed))
+    prompts, yes_ids, no_ids, targets = [], [], [], []
+    for question in questions:
+        answer = torch.as_tensor(question.answers(task, X), dtype=torch.float32)     # [n]
+        for positive_first in (True, False):
+            prompts.append(prompt_tokens(task, tokenizer, X, MC_FORMAT, positive_first, question))
+            yes, no = (a, b) if positive_first else (b, a)
+            yes_ids.append(torch.full((len(X),), yes))
+            no_ids.append(torch.full((len(X),), no))
+            targets.append(answer)
+    prompts, yes_ids, no_ids, targets = map(torch.cat, (prompts, yes_ids, no_ids, targets))
+    flip = torch.rand(len(targets), generator=generator) < label_noise
+    targets = torch.where(flip, 1 - targets, targets)
+    n = prompts.shape[0]
+    device = next(model.parameters()).device
+    tuned = copy.deepcopy(model)
+
+    def next_batch(step):
+        idx = torch.randint(n, (min(batch_size, n),), generator=generator)
+        batch = tuple(t[idx].to(device) for t in (prompts, yes_ids, no_ids, targets))
+        if replay is None:
+            return batch
+        ridx = torch.randint(replay[0].shape[0], (min(batch_size, replay[0].shape[0]),),
+                             generator=generator)
+        return batch, (replay[0][ridx].to(device), replay[1][ridx].to(device))
+
+    def loss_fn(m, batch):
+        if replay is None:
+            return answer_key_loss(m, batch)
+        tune_batch, replay_batch = batch
+        return answer_key_loss(m, tune_batch) + next_token_loss(m, replay_batch)
+
+    train(tuned, loss_fn, next_batch, steps=steps, lr=lr, desc="tuning on side answers")
+    return tuned.eval()
+
+
 # ------------------------------------------------------------------------------ evaluation
 def auc_score(y, scores) -> float:
     """ROC AUC (the chapter's Eq. 3): P(a random positive scores above a random negative), ties 1/2.
@@ -546,3 +723,38 @@ def evaluate_risk_scores(y, risk, n_bins: int = 10) -> dict:
         "sd": float(np.std(risk)),
         "mean": float(np.mean(risk)),
     }
+
+
+def calibration_slope(y, risk, clip: float = 1e-6) -> float:
+    """Calibration slope: the slope ``b`` of the logistic regression ``P(y=1) = sigmoid(a + b
+    logit(r))`` of the outcomes on the logit of the scores (maximum likelihood, Newton's method).
+
+    ``b = 1`` for a calibrated score, ``b < 1`` for an over-confident one (its logits are too
+    large: ``1 / b`` is the temperature that would undo it), ``b > 1`` for an under-confident one.
+    Scores are clipped to ``[clip, 1 - clip]`` before the logit. Same value as scikit-learn's
+    ``LogisticRegression(penalty=None)`` on ``logit(r)``.
+
+    Paper: course addition — a one-number summary of over-confidence that, unlike the score sd,
+    does not confuse a shift of the scores with their spread.
+    """
+    risk = check_probabilities(risk, "risk")
+    y = check_outcomes(y, "y")
+    if risk.shape != y.shape:
+        raise ValueError(f"y and risk must have the same length, got {y.size} and {risk.size}")
+    if y.min() == y.max():
+        raise ValueError("the calibration slope needs both outcomes")
+    r = np.clip(risk, clip, 1 - clip)
+    z = np.log(r) - np.log1p(-r)
+    if np.ptp(z) == 0:
+        raise ValueError("the calibration slope needs scores that are not all equal")
+    design = np.stack([np.ones_like(z), z], axis=1)                    # [n, 2]
+    coef = np.zeros(2)
+    for _ in range(100):
+        p = 1.0 / (1.0 + np.exp(-(design @ coef)))
+        grad = design.T @ (y - p)
+        hess = (design * (p * (1 - p))[:, None]).T @ design
+        step = np.linalg.solve(hess + 1e-12 * np.eye(2), grad)
+        coef += step
+        if np.abs(step).max() < 1e-10:
+            break
+    return float(coef[1])

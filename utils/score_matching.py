@@ -1,7 +1,8 @@
 """Score estimation as regression with noisy labels (chapter 12).
 
 From-scratch pieces of Han, Razaviyayn and Xu, *Neural Network-Based Score Estimation in Diffusion
-Models: Optimization and Generalization*, ICLR 2024, arXiv:2401.15604 (no official code):
+Models: Optimization and Generalization*, ICLR 2024, arXiv:2401.15604v3 (the ICLR text; v4 is a
+later revision); no official code:
 
 * the forward Ornstein-Uhlenbeck (OU) process ``X_t = alpha_t X_0 + sqrt(h_t) xi`` with
   ``alpha_t = exp(-t)`` and ``h_t = 1 - exp(-2t)``, and a 2-D isotropic Gaussian mixture whose noised
@@ -13,10 +14,12 @@ Models: Optimization and Generalization*, ICLR 2024, arXiv:2401.15604 (no offici
   :func:`score_from_denoiser`);
 * a two-layer ReLU network whose first layer is trained and whose output signs are fixed
   (:class:`TwoLayerReLU`), its neural tangent kernel (NTK) (:func:`relu_ntk`), and kernel gradient
-  descent in closed form (:func:`kernel_gd_predict`), the kernel regression that wide networks follow;
+  descent in closed form (:func:`kernel_gd_predict`), the kernel regression that wide networks follow
+  (one NTK regression here, where the paper couples the network to a series of kernel regressions);
 * early stopping: the oracle best step (:func:`best_step`) and a data-dependent rule from the kernel's
   eigenvalues in the style of Raskutti, Wainwright and Yu (2014), the rule the paper builds on
-  (:func:`eigenvalue_stopping_step`).
+  (:func:`eigenvalue_stopping_step`), fed with a noise level estimated from the training data alone
+  (:func:`estimate_noise_sd`).
 
 Shapes: ``n`` points, ``d`` data dimensions (2 here), inputs ``z`` of width ``p = d + 2``.
 The docstrings name the paper's results by content rather than by equation number: we could not
@@ -75,6 +78,7 @@ def ou_alpha_h(t) -> tuple[np.ndarray, np.ndarray]:
     ``X_t | X_0 ~ N(alpha_t X_0, h_t I)`` with ``alpha_t = exp(-t)``, ``h_t = 1 - exp(-2t)``
     (the forward process of Han et al. 2024). ``t`` must be > 0.
     Returns two arrays with the shape of ``t``.
+    Paper: the forward Ornstein-Uhlenbeck process of the set-up (arXiv:2401.15604v3).
     """
     t = np.asarray(t, dtype=float)
     if t.size == 0:
@@ -93,6 +97,7 @@ class GaussianMixture:
     and the posterior mean of the clean point are exact, which gives the chapter a ground truth.
 
     ``means``: [K, d]; ``std`` > 0; ``weights``: [K], non-negative, summing to 1.
+    Paper: course addition — data whose noised score and posterior mean are exact.
     """
 
     means: np.ndarray
@@ -160,7 +165,10 @@ class GaussianMixture:
 
 
 def four_corner_mixture(spread: float = 1.33, std: float = 0.35) -> GaussianMixture:
-    """The chapter's data: four equal components at ``(+-spread, +-spread)``, each with ``std``."""
+    """The chapter's data: four equal components at ``(+-spread, +-spread)``, each with ``std``.
+
+    Paper: course addition — the chapter's 2-D data set.
+    """
     corners = np.array([[1, 1], [1, -1], [-1, 1], [-1, -1]], dtype=float) * spread
     return GaussianMixture(corners, std, np.full(4, 0.25))
 
@@ -170,6 +178,7 @@ def score_from_denoiser(f, x, t) -> np.ndarray:
 
     ``f`` is an estimate of ``E[X_0 | X_t = x]`` ([n, d]). With the exact posterior mean this is
     Tweedie's formula and returns the true score (Han et al. 2024, the parametric form of the score).
+    Paper: the parametric form of the score network (arXiv:2401.15604v3).
     """
     x = _as_2d("x", x)
     f = _as_2d("f", f, x.shape[1])
@@ -185,7 +194,10 @@ def score_from_denoiser(f, x, t) -> np.ndarray:
 
 
 def regression_inputs(x, t) -> np.ndarray:
-    """Network input ``z = (x_t, t, 1)``, shape [n, d + 2]; the constant 1 acts as a bias."""
+    """Network input ``z = (x_t, t, 1)``, shape [n, d + 2]; the constant 1 acts as a bias.
+
+    Paper: the network input (x_t, t) of the parametric form, plus a bias (arXiv:2401.15604v3).
+    """
     x = _as_2d("x", x)
     t = _times(t, x.shape[0])
     return np.column_stack([x, t, np.ones(len(t))])
@@ -199,6 +211,7 @@ class RegressionSet:
     regression function ``f*(z) = E[X_0 | X_t]`` [n, d]; ``x_t`` [n, d] and ``t`` [n].
     ``y - target`` is the label noise: mean zero given the input (Han et al. 2024, DSM as regression
     with noisy labels).
+    Paper: DSM as least-squares regression with noisy labels (arXiv:2401.15604v3).
     """
 
     z: np.ndarray
@@ -220,6 +233,7 @@ def make_dsm_regression_set(n: int, mixture: GaussianMixture, t_range: tuple[flo
     ``x_t = alpha_t x_0 + sqrt(h_t) xi``; input ``(x_t, t, 1)``; label ``x_0``. Minimising the
     squared error of ``f`` on this set is denoising score matching for ``s = (alpha_t f - x)/h_t``
     with time weight ``(h_t / alpha_t)^2`` (the paper's reduction of DSM to regression).
+    Paper: DSM as least-squares regression with noisy labels (arXiv:2401.15604v3).
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
@@ -236,7 +250,10 @@ def make_dsm_regression_set(n: int, mixture: GaussianMixture, t_range: tuple[flo
 
 def make_test_set(n: int, mixture: GaussianMixture, t_range: tuple[float, float],
                   rng: np.random.Generator) -> RegressionSet:
-    """Fresh points from the same distribution, for measuring ``||f - f*||`` (labels included)."""
+    """Fresh points from the same distribution, for measuring ``||f - f*||`` (labels included).
+
+    Paper: course addition — fresh inputs with the exact f*, to measure ||f - f*||.
+    """
     return make_dsm_regression_set(n, mixture, t_range, rng)
 
 
@@ -246,6 +263,7 @@ def label_noise_by_time(mixture: GaussianMixture, times: Sequence[float], n: int
 
     It is the irreducible part of the regression loss: near 0 for small ``t`` (the noisy point
     almost reveals ``x_0``) and close to the data's total variance for large ``t``.
+    Paper: course addition — how noisy the DSM labels are at each time t.
     """
     times = _times(times)
     out = []
@@ -258,7 +276,10 @@ def label_noise_by_time(mixture: GaussianMixture, times: Sequence[float], n: int
 
 
 def mean_squared_error(pred, truth) -> float:
-    """``mean_j ||pred_j - truth_j||^2`` over rows; ``pred`` and ``truth`` are [n, d]."""
+    """``mean_j ||pred_j - truth_j||^2`` over rows; ``pred`` and ``truth`` are [n, d].
+
+    Paper: course addition — the regression error the generalization bound controls.
+    """
     pred, truth = _as_2d("pred", pred), _as_2d("truth", truth)
     if pred.shape != truth.shape:
         raise ValueError(f"pred and truth must have the same shape, got {pred.shape} and {truth.shape}")
@@ -266,7 +287,10 @@ def mean_squared_error(pred, truth) -> float:
 
 
 def relative_distance(a, b) -> float:
-    """Relative L2 distance ``||a - b|| / ||b||`` over all entries (``b`` is the reference)."""
+    """Relative L2 distance ``||a - b|| / ||b||`` over all entries (``b`` is the reference).
+
+    Paper: course addition — the network-kernel gap of the coupling theorem.
+    """
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape or a.size == 0:
         raise ValueError(f"a and b must be non-empty and of the same shape, got {a.shape} and {b.shape}")
@@ -288,6 +312,7 @@ def relu_ntk(a, b) -> np.ndarray:
     ``k(z, z') = z.z' * (pi - arccos(cos angle(z, z'))) / (2 pi)`` (the kernel the paper's coupling
     theorem compares GD to; for ``d`` outputs it is ``k * I_d``).
     ``a``: [nA, p], ``b``: [nB, p]; returns [nA, nB].
+    Paper: the neural tangent kernel of the two-layer ReLU network (arXiv:2401.15604v3).
     """
     a = _as_2d("a", a)
     b = _as_2d("b", b)
@@ -309,6 +334,7 @@ class TwoLayerReLU(torch.nn.Module):
     initialisation, as kernel GD from zero, while the tangent kernel keeps its expectation
     :func:`relu_ntk`. This is the two-layer network Han et al. (2024) analyse.
     Shapes: input [n, p] -> hidden [n, units] -> output [n, d_out].
+    Paper: the two-layer ReLU network with fixed output signs (arXiv:2401.15604v3).
     """
 
     def __init__(self, d_in: int, d_out: int, width: int, symmetric: bool = True,
@@ -343,6 +369,7 @@ def train_full_batch_gd(net, z, y, *, eta: float, steps: int, record_at: Iterabl
     paths can be compared step by step. Runs :func:`utils.training.train` with plain SGD on the
     whole set. Returns ``{"steps": [...], "train": [len, n, d], "test": [len, n_test, d],
     "losses": [steps]}`` with predictions recorded after each step in ``record_at`` (0 = start).
+    Paper: gradient descent on the empirical DSM loss (arXiv:2401.15604v3).
     """
     from utils.training import train
 
@@ -394,6 +421,7 @@ def kernel_gd_predict(k_train, k_test, y, eta: float, steps: Iterable[int]):
 
     ``k_train``: [n, n] symmetric; ``k_test``: [n_test, n]; ``y``: [n, d]; ``0 < eta < 2/lam_max``.
     Returns ``(train_pred [S, n, d], test_pred [S, n_test, d])`` for the ``S`` step counts.
+    Paper: kernel regression trained by GD, which the network is coupled to (arXiv:2401.15604v3).
     """
     k_train = _as_2d("k_train", k_train)
     n = k_train.shape[0]
@@ -439,6 +467,7 @@ def best_step(steps: Sequence[int], errors: Sequence[float]) -> tuple[int, float
     """Oracle early stopping: the recorded step with the smallest error, and that error.
 
     It needs the true ``f*`` (known here), so it is a yardstick, not a rule a practitioner can run.
+    Paper: course addition — the oracle stopping step (needs the true f*).
     """
     steps, errors = np.asarray(steps), np.asarray(errors, dtype=float)
     if steps.shape != errors.shape or steps.ndim != 1 or steps.size == 0:
@@ -455,6 +484,7 @@ def eigenvalue_stopping_step(eigenvalues, eta: float, noise_sd: float, max_steps
     empirical local kernel complexity, stop at the last step ``k`` with
     ``R(1/sqrt(eta k)) <= 1 / (2 e noise_sd eta k)``. Han et al. (2024) use a rule of this kind
     (their early-stopping assumption) to bound the generalization error. Returns the step.
+    Paper: the early-stopping rule the generalization bound assumes (arXiv:2401.15604v3).
     """
     lam = np.clip(np.asarray(eigenvalues, dtype=float), 0.0, None)
     if lam.ndim != 1 or lam.size == 0:
@@ -470,3 +500,33 @@ def eigenvalue_stopping_step(eigenvalues, eta: float, noise_sd: float, max_steps
     if not ok[0]:
         return 0
     return int(steps[np.argmin(ok) - 1]) if not ok.all() else int(steps[-1])
+
+
+def estimate_noise_sd(k_train, y, eta: float, steps: Iterable[int]) -> tuple[float, int]:
+    """Per-coordinate label-noise scale from the training data alone, by generalized cross-validation.
+
+    Kernel GD at step ``k`` fits the training labels with a linear smoother ``S_k`` whose trace
+    (its degrees of freedom) is ``df_k = sum_i (1 - (1 - eta lam_i)^k)``, ``lam_i`` the eigenvalues
+    of ``K/n``. Among the steps with ``df_k <= n / 2``, take the one that minimises
+    ``GCV(k) = (RSS_k / n) / (1 - df_k / n)^2`` (Craven and Wahba, 1979) and return
+    ``sqrt(RSS_k / (d (n - df_k)))`` and that step, ``RSS_k`` the residual sum of squares over
+    all ``d`` outputs. Needs no ``f*``: what the stopping rule's ``noise_sd`` can honestly be.
+    ``k_train``: [n, n]; ``y``: [n, d]; ``steps``: candidate step counts.
+
+    Paper: course addition — the noise level the early-stopping rule needs, from data alone.
+    """
+    k_train = _as_2d("k_train", k_train)
+    n = k_train.shape[0]
+    y = _as_2d("y", y)
+    steps = np.asarray(list(steps))
+    train_pred, _ = kernel_gd_predict(k_train, k_train[:1], y, eta, steps)   # validates all
+    lam = np.clip(np.linalg.eigvalsh(k_train / n), 0.0, None)
+    df = np.array([np.sum(lam * _gd_filter(lam, eta, float(k))) for k in steps])   # [S]
+    rss = ((train_pred - y[None]) ** 2).sum(axis=(1, 2))                          # [S]
+    usable = df <= n / 2
+    if not usable.any():
+        raise ValueError("every step fits more than n/2 degrees of freedom: include earlier steps")
+    gcv = np.full(len(steps), np.inf)
+    gcv[usable] = rss[usable] / n / (1.0 - df[usable] / n) ** 2
+    i = int(np.argmin(gcv))
+    return float(np.sqrt(rss[i] / (y.shape[1] * (n - df[i])))), int(steps[i])

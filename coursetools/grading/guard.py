@@ -10,7 +10,8 @@ grader can say so in the feedback. A student who replaces ``numpy.testing.assert
 
 Only functions, classes and modules are restored: library state that legitimately changes
 (settings, caches, numbers) is left alone. Code that deliberately finds and edits this module's
-records is not stopped (README, "For instructors").
+records is not stopped (README, "For instructors"). This module runs inside the kernel and imports
+nothing from the grader.
 """
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ ALWAYS = ("builtins", "math", "numpy", "numpy.testing", "utils")
 RECURSIVE = ("numpy.testing", "utils")           # these prefixes are guarded with all submodules
 _IGNORED = {"__warningregistry__", "__loader__", "__spec__", "__cached__", "__file__", "__path__",
             "__doc__", "__name__", "__package__", "__builtins__", "_", "__", "___"}
-_PER_MODULE = {"builtins": {"input", "raw_input"}}   # ipykernel swaps these for every request
+_PER_MODULE = {"builtins": {"input", "raw_input"},   # ipykernel swaps these for every request
+               # IPython wraps it when a notebook's first plot switches on inline figures
+               "matplotlib.pyplot": {"draw_if_interactive"}}
 _MEMBERS = (classmethod, staticmethod, property)     # class members worth guarding besides callables
 _modules: dict = {}        # name -> (module, {attr: value}, {attr: code object})
 _classes: list = []        # (class, {attr: value})

@@ -1,0 +1,443 @@
+"""Attention-based dynamic subspace learners (DSL): the paper's method, from scratch.
+
+Chapter 10 of the course. Paper: Sukesh Adiga Vasudeva, Jose Dolz, Herve Lombaert (2022).
+Attention-based Dynamic Subspace Learners for Medical Image Analysis. IEEE Journal of
+Biomedical and Health Informatics 26(9), arXiv:2206.09068. No official code is used here; the
+method builds on divide-and-conquer metric learning (Sanakoyeu et al., CVPR 2019) and the margin
+loss (Wu et al., ICCV 2017). Every public function names the part of the paper it implements in
+a ``Paper:`` line of its docstring.
+
+The pieces: a tiny CNN whose feature map is pooled with a spatial attention map
+(:class:`AttentionEmbedder`), an embedding of width D cut into K subspaces
+(:func:`split_subspaces`), one learner per K-means cluster of the data
+(:func:`assign_clusters`), the margin loss (:func:`margin_loss`), the rule that adds a learner
+when validation retrieval stops improving (:func:`should_add_learner`), and the two scores of
+the paper's tables, Recall@K (:func:`recall_at_k`) and clustering NMI (:func:`nmi`,
+:func:`nmi_kmeans`).
+
+Shapes: N items, B batch, C channels, H x W image, D embedding width, K learners.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from utils.validation import check_array, check_positive_int, check_same_length
+
+__all__ = ["render_fine_grained_digits", "split_seen_unseen", "margin_loss",
+           "split_subspaces", "assign_clusters", "random_clusters", "recall_at_k", "nmi",
+           "nmi_kmeans", "should_add_learner", "AttentionEmbedder", "embed",
+           "train_subspace_learners", "train_classifier"]
+
+TINTS = np.array([[1.0, 0.25, 0.25], [0.25, 1.0, 0.25], [0.25, 0.25, 1.0]])
+
+
+# ---------------------------------------------------------------- data (course addition)
+
+def _check_labels(labels, name: str) -> np.ndarray:
+    arr = np.asarray(labels)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"{name} must hold integer class ids, got dtype {arr.dtype}")
+    return arr
+
+
+def render_fine_grained_digits(rng: np.random.Generator, copies: int = 2):
+    """Fine-grained classes from scikit-learn's digits: class = (digit, tint, thickness).
+
+    Each 8x8 digit is drawn ``copies`` times; every copy gets one of three RGB tints and thin
+    or thick strokes (a 3x3 dilation with probability 0.5). Returns ``X`` [N, 3, 8, 8] in
+    [0, 1], ``labels`` [N] (60 classes: digit * 6 + tint * 2 + thick) and a dict of the
+    attributes ``digit``, ``tint``, ``thick`` (each [N]).
+
+    Paper: course addition — a fine-grained image set with known attributes, standing in
+    for the paper's medical data sets (arXiv:2206.09068v1).
+    """
+    from sklearn.datasets import load_digits
+
+    copies = check_positive_int(copies, "copies")
+    digits = load_digits()
+    base = np.tile(digits.images / 16.0, (copies, 1, 1))          # [N, 8, 8]
+    digit = np.tile(digits.target, copies)
+    n = len(base)
+    tint = rng.integers(0, 3, size=n)
+    thick = rng.random(n) < 0.5
+    padded = np.pad(base, ((0, 0), (1, 1), (1, 1)))
+    dilated = np.max([padded[:, i:i + 8, j:j + 8] for i in range(3) for j in range(3)],
+                     axis=0)
+    gray = np.where(thick[:, None, None], dilated, base)
+    X = gray[:, None] * TINTS[tint][:, :, None, None]               # [N, 3, 8, 8]
+    labels = digit * 6 + tint * 2 + thick.astype(int)
+    attributes = {"digit": digit, "tint": tint, "thick": thick.astype(int)}
+    return X.astype(np.float32), labels, attributes
+
+
+def split_seen_unseen(labels, rng: np.random.Generator, n_seen: int):
+    """Boolean mask [N] of items whose class is among ``n_seen`` classes drawn at random.
+
+    Training uses the seen classes; retrieval and clustering are scored on the others, the
+    usual deep-metric-learning protocol.
+
+    Paper: course addition — held-out-class evaluation protocol (arXiv:2206.09068v1).
+    """
+    labels = _check_labels(labels, "labels")
+    classes = np.unique(labels)
+    n_seen = check_positive_int(n_seen, "n_seen")
+    if n_seen >= len(classes):
+        raise ValueError(f"n_seen must be smaller than the number of classes "
+                         f"({len(classes)}), got {n_seen}")
+    seen = rng.choice(classes, size=n_seen, replace=False)
+    return np.isin(labels, seen)
+
+
+# ---------------------------------------------------------------- the loss
+
+def margin_loss(emb, labels, beta, alpha: float = 0.2):
+    """Margin loss over all pairs of a batch, averaged over the pairs with a positive loss.
+
+    For L2-normalised embeddings, distance ``d_ij`` and ``y_ij = +1`` (same class) or ``-1``:
+    ``l_ij = max(0, alpha + y_ij (d_ij - beta))``. ``emb`` [B, D] (normalised here),
+    ``labels`` [B], ``beta`` a scalar tensor (learnable boundary). Returns a scalar tensor
+    (0 when no pair is active).
+
+    Paper: margin loss of the subspace learners, §III-A, Eq. (1) (arXiv:2206.09068v1).
+    """
+    if not torch.is_tensor(emb) or emb.ndim != 2:
+        raise ValueError(f"emb must be a 2-D tensor [B, D], got {getattr(emb, 'shape', emb)}")
+    if emb.shape[0] < 2:
+        raise ValueError(f"emb needs at least 2 rows to form a pair, got {emb.shape[0]}")
+    labels = torch.as_tensor(labels)
+    if labels.shape != (emb.shape[0],):
+        raise ValueError(f"labels must have shape [{emb.shape[0]}], got {tuple(labels.shape)}")
+    if alpha < 0:
+        raise ValueError(f"alpha must be >= 0, got {alpha}")
+    e = torch.nn.functional.normalize(emb, dim=1)
+    sq = (e[:, None, :] - e[None, :, :]).pow(2).sum(-1)
+    dist = torch.sqrt(sq + 1e-8)                                     # [B, B]
+    same = labels[:, None] == labels[None, :]
+    sign = same.float() * 2.0 - 1.0
+    iu = torch.triu_indices(len(e), len(e), offset=1)
+    pair = torch.relu(alpha + sign * (dist - beta))[iu[0], iu[1]]    # [B(B-1)/2]
+    active = (pair > 0).sum()
+    if active == 0:
+        return pair.sum() * 0.0
+    return pair.sum() / active
+
+
+# ---------------------------------------------------------------- subspaces and clusters
+
+def split_subspaces(D: int, K: int) -> list:
+    """Cut an embedding of width ``D`` into ``K`` contiguous slices of near-equal width.
+
+    The first ``D % K`` slices are one wider. Learner k owns ``emb[:, slices[k]]``.
+
+    Paper: subspace learners share one embedding, split into K parts, §III-B
+    (arXiv:2206.09068v1).
+    """
+    D = check_positive_int(D, "D")
+    K = check_positive_int(K, "K")
+    if K > D:
+        raise ValueError(f"K must be at most D={D}, got {K}")
+    widths = [D // K + (1 if k < D % K else 0) for k in range(K)]
+    starts = np.cumsum([0] + widths)
+    return [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]
+
+
+def assign_clusters(emb, K: int, seed: int = 0) -> np.ndarray:
+    """K-means on the L2-normalised embeddings [N, D]; returns the cluster id of each item [N].
+
+    K = 1 gives all zeros. Each learner is then trained only on its cluster.
+
+    Paper: data split among the learners by clustering the embedding, §III-B
+    (arXiv:2206.09068v1).
+    """
+    from sklearn.cluster import KMeans
+
+    emb = check_array(emb, "emb", ndim=2)
+    K = check_positive_int(K, "K")
+    if K > len(emb):
+        raise ValueError(f"K must be at most the number of items ({len(emb)}), got {K}")
+    if K == 1:
+        return np.zeros(len(emb), dtype=int)
+    e = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+    return KMeans(K, n_init=3, random_state=seed).fit_predict(e).astype(int)
+
+
+def random_clusters(n: int, K: int, rng: np.random.Generator) -> np.ndarray:
+    """A random split of ``n`` items into ``K`` groups of near-equal size [n]: the control.
+
+    Paper: course addition — control arm that keeps K learners but drops the clustering.
+    """
+    n = check_positive_int(n, "n")
+    K = check_positive_int(K, "K")
+    if K > n:
+        raise ValueError(f"K must be at most n={n}, got {K}")
+    return rng.permutation(np.arange(n) % K)
+
+
+# ---------------------------------------------------------------- scores
+
+def recall_at_k(emb, labels, ks=(1, 2, 4, 8)) -> dict:
+    """Recall@k: share of queries whose k nearest neighbours (cosine) hold a same-class item.
+
+    The query itself is excluded; ties in similarity go to the lower index. ``emb`` [N, D],
+    ``labels`` [N]. Returns ``{k: recall}``.
+
+    Paper: Recall@K of the retrieval tables, §IV-B (arXiv:2206.09068v1).
+    """
+    emb = check_array(emb, "emb", ndim=2)
+    labels = _check_labels(labels, "labels")
+    check_same_length(emb=emb, labels=labels)
+    if len(emb) < 2:
+        raise ValueError("emb needs at least 2 items")
+    ks = [check_positive_int(k, "ks") for k in ks]
+    if max(ks) >= len(emb):
+        raise ValueError(f"ks must be below the number of items ({len(emb)}), got {max(ks)}")
+    norms = np.linalg.norm(emb, axis=1, keepdims=True)
+    if (norms == 0).any():
+        raise ValueError("emb has an all-zero row; cosine similarity is undefined")
+    e = emb / norms
+    sim = e @ e.T                                                  # [N, N]
+    np.fill_diagonal(sim, -np.inf)
+    order = np.argsort(-sim, axis=1, kind="stable")[:, :max(ks)]   # [N, kmax]
+    hit = labels[order] == labels[:, None]
+    return {k: float(hit[:, :k].any(axis=1).mean()) for k in ks}
+
+
+def nmi(labels_true, labels_pred) -> float:
+    """Normalised mutual information ``2 I(Y; C) / (H(Y) + H(C))`` of two labellings [N].
+
+    Returns 1.0 when both labellings have a single group (nothing to explain).
+
+    Paper: NMI of the clustering tables, §IV-B (arXiv:2206.09068v1).
+    """
+    y = _check_labels(labels_true, "labels_true")
+    c = _check_labels(labels_pred, "labels_pred")
+    n = check_same_length(labels_true=y, labels_pred=c)
+    _, yi = np.unique(y, return_inverse=True)
+    _, ci = np.unique(c, return_inverse=True)
+    joint = np.zeros((yi.max() + 1, ci.max() + 1))
+    np.add.at(joint, (yi, ci), 1.0)
+    p = joint / n
+    py, pc = p.sum(1), p.sum(0)
+    nz = p > 0
+    mi = float((p[nz] * np.log(p[nz] / np.outer(py, pc)[nz])).sum())
+    hy = float(-(py * np.log(py)).sum())
+    hc = float(-(pc * np.log(pc)).sum())
+    if hy + hc == 0:
+        return 1.0
+    return 2.0 * mi / (hy + hc)
+
+
+def nmi_kmeans(emb, labels, seed: int = 0) -> float:
+    """Cluster ``emb`` [N, D] with K-means (as many clusters as classes), then :func:`nmi`.
+
+    Paper: clustering evaluation, §IV-B (arXiv:2206.09068v1).
+    """
+    labels = _check_labels(labels, "labels")
+    emb = check_array(emb, "emb", ndim=2)
+    check_same_length(emb=emb, labels=labels)
+    n_classes = len(np.unique(labels))
+    return nmi(labels, assign_clusters(emb, n_classes, seed=seed) if n_classes > 1
+               else np.zeros(len(labels), dtype=int))
+
+
+# ---------------------------------------------------------------- the dynamic rule
+
+def should_add_learner(history, patience: int = 3, tol: float = 0.0) -> bool:
+    """True when the last ``patience`` validation scores all failed to beat the best before.
+
+    ``history`` [T] holds the monitored score since the last learner was added. A score counts
+    as progress only if it exceeds the earlier best by more than ``tol``.
+
+    Paper: dynamic learners, a new learner is added when performance stops improving,
+    §III-C (arXiv:2206.09068v1).
+    """
+    patience = check_positive_int(patience, "patience")
+    if tol < 0:
+        raise ValueError(f"tol must be >= 0, got {tol}")
+    h = np.asarray(history, dtype=float)
+    if h.ndim != 1:
+        raise ValueError(f"history must be 1-D, got shape {h.shape}")
+    if not np.isfinite(h).all():
+        raise ValueError("history must be finite")
+    if len(h) <= patience:
+        return False
+    best_before = h[:-patience].max()
+    return bool((h[-patience:] <= best_before + tol).all())
+
+
+# ---------------------------------------------------------------- the network
+
+class AttentionEmbedder(nn.Module):
+
+    """Tiny CNN: two 3x3 convolutions, a spatial attention map, weighted pooling, a head.
+
+    ``forward(x)`` maps ``x`` [B, C, H, W] to embeddings [B, D]; with
+    ``return_attention=True`` it also returns the map [B, H, W] in [0, 1].
+    ``attention=False`` pools uniformly (the control).
+
+    Paper: embedding network with the attention module, §III-D, Fig. 2
+    (arXiv:2206.09068v1).
+    """
+
+    def __init__(self, D: int = 128, in_ch: int = 3, attention: bool = True):
+        super().__init__()
+        check_positive_int(D, "D")
+        check_positive_int(in_ch, "in_ch")
+        self.D, self.attention = D, attention
+        self.features = nn.Sequential(
+            nn.Conv2d(in_ch, 16, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU())
+        self.attend = nn.Conv2d(32, 1, 1)
+        self.head = nn.Linear(32, D)
+
+    def forward(self, x, return_attention: bool = False):
+        if x.ndim != 4:
+            raise ValueError(f"x must be [B, C, H, W], got shape {tuple(x.shape)}")
+        H = self.features(x)                                    # [B, 32, H, W]
+        if self.attention:
+            a = torch.sigmoid(self.attend(H))                   # [B, 1, H, W]
+        else:
+            a = torch.ones_like(H[:, :1])
+        z = (a * H).sum((2, 3)) / a.sum((2, 3))                 # [B, 32]
+        e = self.head(z)                                        # [B, D]
+        return (e, a[:, 0]) if return_attention else e
+
+
+def embed(model, X, batch: int = 512) -> np.ndarray:
+    """L2-normalised embeddings [N, D] of images ``X`` [N, C, H, W], without gradients.
+
+    Paper: retrieval uses the full concatenated, normalised embedding, §III-B
+    (arXiv:2206.09068v1).
+    """
+    X = check_array(X, "X", ndim=4)
+    model.eval()
+    with torch.no_grad():
+        out = torch.cat([model(torch.as_tensor(X[i:i + batch], dtype=torch.float32))
+                         for i in range(0, len(X), batch)])
+    model.train()
+    return torch.nn.functional.normalize(out, dim=1).numpy()
+
+
+# ---------------------------------------------------------------- training
+
+def _batches(idx: np.ndarray, size: int, rng: np.random.Generator):
+    idx = rng.permutation(idx)
+    return [idx[i:i + size] for i in range(0, len(idx), size) if len(idx[i:i + size]) >= 2]
+
+
+def train_subspace_learners(X, y, X_val, y_val, *, K: int = 1, dynamic: bool = False,
+                            partition: str = "cluster", D: int = 128, K_max: int = 6,
+                            patience: int = 3, epochs: int = 22, finetune_epochs: int = 6,
+                            recluster_every: int = 4, batch_size: int = 64, lr: float = 2e-3,
+                            alpha: float = 0.2, attention: bool = True, seed: int = 0):
+    """Train K subspace learners on one embedding (divide and conquer), or grow K (DSL).
+
+    Every ``recluster_every`` epochs the training set is split into K groups (K-means on the
+    current embedding when ``partition="cluster"``, at random when ``"random"``: the
+    control); learner k sees only group k and its loss uses only its slice of the embedding,
+    with its own boundary beta_k. With ``dynamic=True`` training starts at K = 1 and adds a
+    learner when :func:`should_add_learner` fires on validation Recall@1 (at most
+    ``K_max``). Finally all data fine-tune the whole embedding. Returns ``(model, history)``;
+    history holds per epoch ``K`` and ``val_r1`` and the final ``clusters`` [N].
+
+    Paper: Algorithm of §III-B/§III-C, training with dynamic subspace learners
+    (arXiv:2206.09068v1).
+    """
+    X = check_array(X, "X", ndim=4)
+    X_val = check_array(X_val, "X_val", ndim=4)
+    y = _check_labels(y, "y")
+    y_val = _check_labels(y_val, "y_val")
+    check_same_length(X=X, y=y)
+    check_same_length(X_val=X_val, y_val=y_val)
+    if partition not in ("cluster", "random"):
+        raise ValueError(f"partition must be 'cluster' or 'random', got {partition!r}")
+    K = check_positive_int(K, "K")
+    K_max = check_positive_int(K_max, "K_max")
+    if K > D or K_max > D:
+        raise ValueError(f"K and K_max must be at most D={D}")
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    model = AttentionEmbedder(D=D, in_ch=X.shape[1], attention=attention)
+    betas = torch.nn.Parameter(torch.full((max(K, K_max) if dynamic else K,), 1.2))
+    opt = torch.optim.Adam([*model.parameters(), betas], lr=lr)
+    Xt, yt = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y)
+    K_now = 1 if dynamic else K
+    history = {"epoch": [], "K": [], "val_r1": [], "added_at": []}
+    since_added: list[float] = []
+    clusters = np.zeros(len(X), dtype=int)
+
+    def regroup(k):
+        if partition == "random":
+            return random_clusters(len(X), k, rng)
+        return assign_clusters(embed(model, X), k, seed=int(rng.integers(1 << 30)))
+
+    def step(idx, part):
+        emb = model(Xt[idx])
+        loss = margin_loss(emb[:, part[0]], yt[idx], betas[part[1]], alpha)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    for epoch in range(epochs):
+        if epoch % recluster_every == 0:
+            clusters = regroup(K_now)
+        slices = split_subspaces(D, K_now)
+        jobs = [(b, k) for k in range(K_now)
+                for b in _batches(np.flatnonzero(clusters == k), batch_size, rng)]
+        for j in rng.permutation(len(jobs)):
+            b, k = jobs[j]
+            step(b, (slices[k], k))
+        r1 = recall_at_k(embed(model, X_val), y_val, ks=(1,))[1]
+        history["epoch"].append(epoch)
+        history["K"].append(K_now)
+        history["val_r1"].append(r1)
+        since_added.append(r1)
+        if dynamic and K_now < K_max and should_add_learner(since_added, patience):
+            K_now += 1
+            history["added_at"].append(epoch)
+            clusters = regroup(K_now)
+            since_added = []
+    full = slice(0, D)
+    for _ in range(finetune_epochs):
+        for b in _batches(np.arange(len(X)), batch_size, rng):
+            emb = model(Xt[b])
+            loss = margin_loss(emb[:, full], yt[b], betas.mean(), alpha)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    history["clusters"] = clusters
+    history["K_final"] = K_now
+    return model, history
+
+
+def train_classifier(X, y, *, D: int = 128, epochs: int = 28, batch_size: int = 64,
+                     lr: float = 2e-3, seed: int = 0):
+    """The baseline: the same network trained with cross-entropy on the classes of ``y``.
+
+    Its D-wide features (before the classification layer) serve as the embedding. Returns the
+    embedder (the classification layer is dropped).
+
+    Paper: the classification-network baseline of the result tables, §IV
+    (arXiv:2206.09068v1).
+    """
+    X = check_array(X, "X", ndim=4)
+    y = _check_labels(y, "y")
+    check_same_length(X=X, y=y)
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    classes, yi = np.unique(y, return_inverse=True)
+    model = AttentionEmbedder(D=D, in_ch=X.shape[1])
+    clf = torch.nn.Linear(D, len(classes))
+    opt = torch.optim.Adam([*model.parameters(), *clf.parameters()], lr=lr)
+    Xt, yt = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(yi)
+    for _ in range(epochs):
+        for b in _batches(np.arange(len(X)), batch_size, rng):
+            loss = torch.nn.functional.cross_entropy(clf(torch.relu(model(Xt[b]))), yt[b])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return model
