@@ -11,6 +11,7 @@ later runs reinstall only when requirements.txt or pyproject.toml changed. This 
 the standard library until the environment exists. Set COURSE_VENV to put the environment
 elsewhere, or pass --no-venv to use the Python that runs this file (e.g. an activated conda env).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -40,7 +41,9 @@ def _run(cmd: list, **kwargs) -> None:
     print("+", " ".join(str(c) for c in cmd), flush=True)
     result = subprocess.run([str(c) for c in cmd], **kwargs)
     if result.returncode != 0:
-        sys.exit(f"course.py: command failed with exit code {result.returncode}: {' '.join(map(str, cmd))}")
+        sys.exit(
+            f"course.py: command failed with exit code {result.returncode}: {' '.join(map(str, cmd))}"
+        )
 
 
 def ensure_environment() -> Path:
@@ -51,28 +54,64 @@ def ensure_environment() -> Path:
     if python.exists() and stamp.exists() and stamp.read_text().strip() == wanted:
         return python
     if not python.exists():
-        print(f"course.py: creating the course environment in {VENV} (once; a few minutes)", flush=True)
+        print(
+            f"course.py: creating the course environment in {VENV} (once; a few minutes)",
+            flush=True,
+        )
         import venv
 
         venv.EnvBuilder(with_pip=True, upgrade_deps=False).create(VENV)
     else:
-        print("course.py: requirements changed since the last install; updating the environment", flush=True)
-    _run([python, "-m", "pip", "install", "--disable-pip-version-check", "-q", "--upgrade", "pip"])
-    print("course.py: installing the packages of requirements.txt (quietly; errors are shown)", flush=True)
-    _run([python, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", ROOT / "requirements.txt",
-          "-e", ROOT])
+        print(
+            "course.py: requirements changed since the last install; updating the environment",
+            flush=True,
+        )
+    _run(
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "-q",
+            "--upgrade",
+            "pip",
+        ]
+    )
+    print(
+        "course.py: installing the packages of requirements.txt (quietly; errors are shown)",
+        flush=True,
+    )
+    _run(
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "-q",
+            "-r",
+            ROOT / "requirements.txt",
+            "-e",
+            ROOT,
+        ]
+    )
     stamp.write_text(wanted + "\n")
     return python
 
 
 def main(argv: list[str]) -> int:
     if sys.version_info < MIN_PYTHON:
-        sys.exit(f"course.py needs Python {'.'.join(map(str, MIN_PYTHON))} or newer; this is {sys.version.split()[0]}")
+        sys.exit(
+            f"course.py needs Python {'.'.join(map(str, MIN_PYTHON))} or newer; this is {sys.version.split()[0]}"
+        )
     if "--no-venv" in argv:
         argv = [a for a in argv if a != "--no-venv"]
     elif Path(sys.prefix).resolve() != VENV:
         python = ensure_environment()
-        return subprocess.call([str(python), str(Path(__file__).resolve()), "--no-venv", *argv])
+        return subprocess.call(
+            [str(python), str(Path(__file__).resolve()), "--no-venv", *argv]
+        )
     sys.path.insert(0, str(ROOT))
     from coursetools.cli import main as cli_main
 

@@ -9,11 +9,11 @@ The output format is stable (it is how the budgets of CONTRIBUTING.md, section 7
 
 Exit status 1 when a notebook fails or is over budget.
 """
+
 from __future__ import annotations
 
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 from coursetools import ROOT
 from coursetools.execute import execute_notebook
@@ -48,18 +48,27 @@ def format_table(results) -> str:
     lines = [f"{'notebook':<{width}}  {'wall_s':>7}  {'peak_mb':>8}  status"]
     for r in rows:
         peak = f"{r.peak_mb:8.1f}" if r.peak_mb is not None else f"{'-':>8}"
-        lines.append(f"{str(r.path.relative_to(ROOT)):<{width}}  {r.seconds:7.1f}  {peak}  {status_of(r)}")
+        lines.append(
+            f"{str(r.path.relative_to(ROOT)):<{width}}  {r.seconds:7.1f}  {peak}  {status_of(r)}"
+        )
     over = sum(status_of(r) not in ("ok", "FAILED") for r in rows)
     failed = sum(not r.ok for r in rows)
-    lines.append(f"budget: {BUDGET_SECONDS:.0f} s and {BUDGET_MB:.0f} MB per notebook; "
-                 f"{over} over budget, {failed} failed")
+    lines.append(
+        f"budget: {BUDGET_SECONDS:.0f} s and {BUDGET_MB:.0f} MB per notebook; "
+        f"{over} over budget, {failed} failed"
+    )
     return "\n".join(lines)
 
 
 def main(names, jobs: int = 1, seed: int = 0) -> int:
     paths = resolve_notebooks(names)
-    threads = 1   # as the tests run them; on a loaded machine, two torch threads spin-wait
-    print(f"benchmarking {len(paths)} notebook(s), {jobs} at a time, seed {seed}...", flush=True)
+    threads = (
+        1  # as the tests run them; on a loaded machine, two torch threads spin-wait
+    )
+    print(
+        f"benchmarking {len(paths)} notebook(s), {jobs} at a time, seed {seed}...",
+        flush=True,
+    )
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         results = list(pool.map(_run_one, [(p, seed, threads) for p in paths]))
     for r in results:

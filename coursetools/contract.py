@@ -11,6 +11,7 @@ follows and the book renders:
   ``Paper: course addition — <what for>.``; :func:`equation_map` turns those lines, and the
   tests that use each function, into the table the book shows.
 """
+
 from __future__ import annotations
 
 import ast
@@ -52,7 +53,7 @@ def markdown_headings(nb, level: int = 2) -> list[str]:
             if CODE_FENCE.match(line.strip()):
                 in_fence = not in_fence
             elif not in_fence and line.startswith(mark):
-                found.append(line[len(mark):].strip())
+                found.append(line[len(mark) :].strip())
     return found
 
 
@@ -67,16 +68,20 @@ def shape_problems(nb, number: int) -> list[str]:
     first_md = next((c for c in cells if c.cell_type == "markdown"), None)
     match = TITLE.match(first_md.source.strip()) if first_md is not None else None
     if match is None or int(match["nn"]) != number:
-        problems.append(f"the first markdown cell must start with '# Chapter {number:02d} — "
-                        "<title>'")
+        problems.append(
+            f"the first markdown cell must start with '# Chapter {number:02d} — "
+            "<title>'"
+        )
     first_code = next((c for c in cells if c.cell_type == "code"), None)
     if first_code is None or f"setup(chapter={number})" not in first_code.source:
         problems.append(f"the first code cell must call setup(chapter={number})")
     headings = markdown_headings(nb)
     numbered = [h for h in headings if re.match(r"^\d+(\.\d+)*\.?\s", h)]
     if numbered:
-        problems.append(f"top-level headings are not numbered (the book numbers nothing): "
-                        f"{numbered[0]!r}")
+        problems.append(
+            f"top-level headings are not numbered (the book numbers nothing): "
+            f"{numbered[0]!r}"
+        )
     position = 0
     for required in HEADINGS:
         hits = [i for i, h in enumerate(headings) if h.startswith(required)]
@@ -84,8 +89,10 @@ def shape_problems(nb, number: int) -> list[str]:
             problems.append(f"missing heading '## {required}'")
             continue
         if hits[0] < position:
-            problems.append(f"heading '## {required}' is out of order (it must come after "
-                            f"'## {HEADINGS[HEADINGS.index(required) - 1]}')")
+            problems.append(
+                f"heading '## {required}' is out of order (it must come after "
+                f"'## {HEADINGS[HEADINGS.index(required) - 1]}')"
+            )
         position = max(position, hits[0])
     return problems
 
@@ -94,17 +101,21 @@ def shape_problems(nb, number: int) -> list[str]:
 class MapRow:
     """One row of a chapter's paper -> code map."""
 
-    where: str          # the part of the paper, as its docstring's Paper: line says
-    function: str       # utils.<module>.<name>
-    tests: tuple        # names of the unit tests that use it
+    where: str  # the part of the paper, as its docstring's Paper: line says
+    function: str  # utils.<module>.<name>
+    tests: tuple  # names of the unit tests that use it
 
 
 def public_objects(module_name: str) -> dict[str, object]:
     """The public functions and classes defined in ``utils.<module_name>`` (not imported ones)."""
     module = importlib.import_module(f"utils.{module_name}")
-    return {name: obj for name, obj in vars(module).items()
-            if not name.startswith("_") and (inspect.isfunction(obj) or inspect.isclass(obj))
-            and getattr(obj, "__module__", None) == module.__name__}
+    return {
+        name: obj
+        for name, obj in vars(module).items()
+        if not name.startswith("_")
+        and (inspect.isfunction(obj) or inspect.isclass(obj))
+        and getattr(obj, "__module__", None) == module.__name__
+    }
 
 
 def paper_line(obj) -> str | None:
@@ -120,8 +131,10 @@ def paper_line_problem(name: str, where: str | None) -> str | None:
     if where.lower().startswith(COURSE_ADDITION):
         return None
     if not ARXIV_VERSION.search(where):
-        return (f"{name}: its 'Paper:' line must name the arXiv version "
-                f"(arXiv:NNNN.NNNNNvV), got {where!r}")
+        return (
+            f"{name}: its 'Paper:' line must name the arXiv version "
+            f"(arXiv:NNNN.NNNNNvV), got {where!r}"
+        )
     return None
 
 
@@ -133,8 +146,9 @@ def unit_tests_of(module_name: str, root: Path = ROOT) -> dict[str, list[str]]:
     tree = ast.parse(path.read_text())
     used: dict[str, list[str]] = {}
     for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
-                node.name.startswith("test"):
+        if isinstance(
+            node, (ast.FunctionDef, ast.AsyncFunctionDef)
+        ) and node.name.startswith("test"):
             names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
             names |= {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)}
             for name in names:
@@ -147,5 +161,11 @@ def equation_map(module_name: str, root: Path = ROOT) -> list[MapRow]:
     objects = public_objects(module_name)
     order = sorted(objects, key=lambda n: inspect.getsourcelines(objects[n])[1])
     used = unit_tests_of(module_name, root)
-    return [MapRow(paper_line(objects[n]) or "(no Paper: line)", f"utils.{module_name}.{n}",
-                   tuple(sorted(set(used.get(n, []))))) for n in order]
+    return [
+        MapRow(
+            paper_line(objects[n]) or "(no Paper: line)",
+            f"utils.{module_name}.{n}",
+            tuple(sorted(set(used.get(n, [])))),
+        )
+        for n in order
+    ]

@@ -9,6 +9,7 @@ and peak memory. The entry is valid while the notebook, every file under ``utils
 versions of Python and the numerical packages are unchanged. A per-entry file lock (fcntl) makes
 a second process that wants the same notebook wait for the first and reuse its result.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -30,11 +31,13 @@ import zmq
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
+from coursetools import ROOT
 from utils.claims import chapter_of, claims_path
 from utils.claims import claims_dir as default_claims_dir
-from coursetools import ROOT
 
-DEFAULT_TIMEOUT = int(os.environ.get("COURSE_NB_TIMEOUT", "900"))  # per cell; a hang guard, not a budget
+DEFAULT_TIMEOUT = int(
+    os.environ.get("COURSE_NB_TIMEOUT", "900")
+)  # per cell; a hang guard, not a budget
 PEAK_MARK = "__COURSE_PEAK_KB__"
 # The kernel's own peak resident memory. On Linux read VmHWM: ru_maxrss survives exec, so it
 # would also count the memory of the process the kernel was forked from (a test worker that has
@@ -79,12 +82,16 @@ class Execution:
     path: Path
     seconds: float
     peak_mb: float | None = None
-    error: str | None = None          # None when the notebook ran top to bottom
-    failed_cell: int | None = None    # index of the failing cell in the notebook
+    error: str | None = None  # None when the notebook ran top to bottom
+    failed_cell: int | None = None  # index of the failing cell in the notebook
     nb: object = field(default=None, repr=False)
-    dependencies: list | None = None  # files under the traced folders it imported or opened
-    cached: bool = False              # True when restored from the execution cache
-    claims: dict = field(default_factory=dict, repr=False)  # record file name -> its text
+    dependencies: list | None = (
+        None  # files under the traced folders it imported or opened
+    )
+    cached: bool = False  # True when restored from the execution cache
+    claims: dict = field(
+        default_factory=dict, repr=False
+    )  # record file name -> its text
 
     @property
     def ok(self) -> bool:
@@ -98,23 +105,40 @@ def course_root_of(notebook: Path) -> Path:
     return above if (above / "utils" / "__init__.py").is_file() else ROOT
 
 
-def kernel_env(seed: int, claims_dir: Path, threads: int | None, root: Path = ROOT) -> dict:
+def kernel_env(
+    seed: int, claims_dir: Path, threads: int | None, root: Path = ROOT
+) -> dict:
     """Environment of the notebook's kernel: the caller's, plus the course's settings;
     ``root`` (the course folder whose ``utils`` the kernel imports) goes first on the path."""
     env = dict(os.environ)
-    env.update({"COURSE_SEED": str(seed), "COURSE_CLAIMS_DIR": str(claims_dir),
-                "COURSE_PROGRESS": "0", "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-                "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
-    env["PYTHONPATH"] = os.pathsep.join(p for p in [str(root), env.get("PYTHONPATH", "")] if p)
+    env.update(
+        {
+            "COURSE_SEED": str(seed),
+            "COURSE_CLAIMS_DIR": str(claims_dir),
+            "COURSE_PROGRESS": "0",
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        }
+    )
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in [str(root), env.get("PYTHONPATH", "")] if p
+    )
     if threads:
-        for var in ("COURSE_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        for var in (
+            "COURSE_THREADS",
+            "OMP_NUM_THREADS",
+            "MKL_NUM_THREADS",
+            "OPENBLAS_NUM_THREADS",
+        ):
             env[var] = str(threads)
     return env
 
 
 def _error_cell(nb) -> int | None:
     for i, cell in enumerate(nb.cells):
-        if cell.cell_type == "code" and any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+        if cell.cell_type == "code" and any(
+            o.get("output_type") == "error" for o in cell.get("outputs", [])
+        ):
             return i
     return None
 
@@ -124,13 +148,22 @@ def _describe_failure(path: Path, nb, index: int | None, detail: str) -> str:
     source = ""
     if index is not None:
         lines = nb.cells[index].source.splitlines()
-        source = "\n".join("    " + l for l in lines[:15]) + ("\n    ..." if len(lines) > 15 else "")
+        source = "\n".join("    " + l for l in lines[:15]) + (
+            "\n    ..." if len(lines) > 15 else ""
+        )
     return f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} failed in {where}:\n{source}\n\n{_ANSI.sub('', detail)}"
 
 
-def execute_notebook(path: Path | str, *, seed: int = 0, claims_dir: Path | str | None = None,
-                     threads: int | None = 1, timeout: int = DEFAULT_TIMEOUT,
-                     measure_memory: bool = True, trace_roots=None) -> Execution:
+def execute_notebook(
+    path: Path | str,
+    *,
+    seed: int = 0,
+    claims_dir: Path | str | None = None,
+    threads: int | None = 1,
+    timeout: int = DEFAULT_TIMEOUT,
+    measure_memory: bool = True,
+    trace_roots=None,
+) -> Execution:
     """Run ``path`` top to bottom in a fresh kernel, in the notebook's own folder.
 
     Never raises for a failing notebook: the :class:`Execution` carries the failing cell's index,
@@ -143,16 +176,26 @@ def execute_notebook(path: Path | str, *, seed: int = 0, claims_dir: Path | str 
     for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
         nb = nbformat.read(path, as_version=4)
         front, back = _add_probes(nb, measure_memory, trace_roots)
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=False,
-                                extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no TCP warning
-                                resources={"metadata": {"path": str(path.parent)}})
+        client = NotebookClient(
+            nb,
+            timeout=timeout,
+            kernel_name="python3",
+            allow_errors=False,
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no TCP warning
+            resources={"metadata": {"path": str(path.parent)}},
+        )
         start = time.perf_counter()
-        failure = None   # (how to find the failing cell, what to say)
+        failure = None  # (how to find the failing cell, what to say)
         try:
-            client.execute(env=kernel_env(seed, claims_dir, threads, course_root_of(path)))
+            client.execute(
+                env=kernel_env(seed, claims_dir, threads, course_root_of(path))
+            )
         except CellTimeoutError as exc:
-            failure = (_running_cell, f"the cell ran longer than the {timeout} s hang guard "
-                                      f"(COURSE_NB_TIMEOUT)\n{exc}")
+            failure = (
+                _running_cell,
+                f"the cell ran longer than the {timeout} s hang guard "
+                f"(COURSE_NB_TIMEOUT)\n{exc}",
+            )
         except DeadKernelError as exc:
             failure = (_running_cell, f"the kernel died (out of memory?): {exc}")
         except CellExecutionError as exc:
@@ -163,7 +206,10 @@ def execute_notebook(path: Path | str, *, seed: int = 0, claims_dir: Path | str 
             if _ran_nothing(nb) and attempt < KERNEL_START_ATTEMPTS:
                 time.sleep(2 * attempt)
                 continue
-            failure = (_running_cell, f"the kernel did not start: {type(exc).__name__}: {exc}")
+            failure = (
+                _running_cell,
+                f"the kernel did not start: {type(exc).__name__}: {exc}",
+            )
         break
     seconds = time.perf_counter() - start
     probes = _remove_probes(nb, front, back)
@@ -182,7 +228,9 @@ KERNEL_START_ATTEMPTS = 3
 
 def _ran_nothing(nb) -> bool:
     """True when no code cell of ``nb`` has started (its kernel never came up)."""
-    return all(c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
+    return all(
+        c.get("execution_count") is None for c in nb.cells if c.cell_type == "code"
+    )
 
 
 def _add_probes(nb, measure_memory: bool, trace_roots) -> tuple[int, int]:
@@ -191,7 +239,9 @@ def _add_probes(nb, measure_memory: bool, trace_roots) -> tuple[int, int]:
     if trace_roots:
         roots = tuple(os.path.join(os.path.realpath(r), "") for r in trace_roots)
         nb.cells.insert(0, nbformat.v4.new_code_cell(_TRACE_CELL))
-        nb.cells.append(nbformat.v4.new_code_cell(_DEPS_CELL.format(roots=roots, mark=DEPS_MARK)))
+        nb.cells.append(
+            nbformat.v4.new_code_cell(_DEPS_CELL.format(roots=roots, mark=DEPS_MARK))
+        )
         front, back = 1, 1
     if measure_memory:
         nb.cells.append(nbformat.v4.new_code_cell(_PEAK_CELL))
@@ -201,16 +251,19 @@ def _add_probes(nb, measure_memory: bool, trace_roots) -> tuple[int, int]:
 
 def _remove_probes(nb, front: int, back: int) -> list:
     """Take the measuring cells out again, so cell indices are the notebook's own; return them."""
-    removed = nb.cells[:front] + (nb.cells[len(nb.cells) - back:] if back else [])
-    nb.cells = nb.cells[front:len(nb.cells) - back]
+    removed = nb.cells[:front] + (nb.cells[len(nb.cells) - back :] if back else [])
+    nb.cells = nb.cells[front : len(nb.cells) - back]
     return removed
 
 
 def _probe_text(cells, mark: str) -> str | None:
     """What a measuring cell printed after ``mark`` (its stream output may come in pieces)."""
     for cell in cells:
-        text = "".join(out.get("text", "") for out in cell.get("outputs", [])
-                       if out.get("output_type") == "stream")
+        text = "".join(
+            out.get("text", "")
+            for out in cell.get("outputs", [])
+            if out.get("output_type") == "stream"
+        )
         if mark in text:
             return text.split(mark, 1)[1]
     return None
@@ -218,7 +271,11 @@ def _probe_text(cells, mark: str) -> str | None:
 
 def _read_dependencies(cells) -> list | None:
     text = _probe_text(cells, DEPS_MARK)
-    return None if text is None else [Path(p) for p in json.loads(text.strip().splitlines()[0])]
+    return (
+        None
+        if text is None
+        else [Path(p) for p in json.loads(text.strip().splitlines()[0])]
+    )
 
 
 def _running_cell(nb) -> int | None:
@@ -245,12 +302,20 @@ def clear_claims(claims_dir: Path, notebook: Path) -> None:
 # The execution cache, shared by the test suite and the book
 # --------------------------------------------------------------------------------------------
 
-CACHE_ENV = "COURSE_CACHE_DIR"        # where entries live (default _build/cache/executions)
-NO_REUSE_ENV = "COURSE_CACHE"         # COURSE_CACHE=0: never reuse an entry (still store them)
+CACHE_ENV = "COURSE_CACHE_DIR"  # where entries live (default _build/cache/executions)
+NO_REUSE_ENV = "COURSE_CACHE"  # COURSE_CACHE=0: never reuse an entry (still store them)
 TRACED_FOLDERS = ("utils", "datasets")
 CACHE_FORMAT = 1
-_FINGERPRINT_PACKAGES = ("torch", "numpy", "scipy", "scikit-learn", "matplotlib", "seaborn",
-                         "nbclient", "ipykernel")
+_FINGERPRINT_PACKAGES = (
+    "torch",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "matplotlib",
+    "seaborn",
+    "nbclient",
+    "ipykernel",
+)
 
 
 def cache_dir() -> Path:
@@ -337,27 +402,43 @@ def load_entry(entry: Path, path: Path, run_id: str | None = None) -> Execution 
     meta = json.loads(meta_file.read_text())
     reason = _stale_reason(meta, path, run_id)
     if reason == "that run failed" and run_id is not None:
-        reason = None                     # a failure is final within one run: report it again
+        reason = None  # a failure is final within one run: report it again
     if reason is not None:
         return None
     claims = {f.name: f.read_text() for f in sorted((entry / "claims").glob("*.json"))}
     nb = nbformat.read(entry / "executed.ipynb", as_version=4)
-    return Execution(path=Path(path).resolve(), seconds=meta["seconds"], peak_mb=meta["peak_mb"],
-                     error=meta["error"], failed_cell=meta["failed_cell"], nb=nb,
-                     dependencies=[ROOT / d for d in meta["dependencies"]], cached=True,
-                     claims=claims)
+    return Execution(
+        path=Path(path).resolve(),
+        seconds=meta["seconds"],
+        peak_mb=meta["peak_mb"],
+        error=meta["error"],
+        failed_cell=meta["failed_cell"],
+        nb=nb,
+        dependencies=[ROOT / d for d in meta["dependencies"]],
+        cached=True,
+        claims=claims,
+    )
 
 
 def store_entry(entry: Path, result: Execution, run_id: str | None) -> None:
     """Write ``result`` as the entry, atomically: a reader sees the old entry or the new one."""
     deps = sorted(_dependency_name(d) for d in (result.dependencies or []))
-    meta = {"format": CACHE_FORMAT, "notebook": str(result.path.relative_to(ROOT))
-            if result.path.is_relative_to(ROOT) else str(result.path),
-            "notebook_sha256": file_hash(result.path), "environment": environment_fingerprint(),
-            "dependencies": {d: file_hash(ROOT / d) for d in deps}, "run_id": run_id,
-            "ok": result.ok, "seconds": result.seconds, "peak_mb": result.peak_mb,
-            "error": result.error, "failed_cell": result.failed_cell,
-            "stored_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    meta = {
+        "format": CACHE_FORMAT,
+        "notebook": str(result.path.relative_to(ROOT))
+        if result.path.is_relative_to(ROOT)
+        else str(result.path),
+        "notebook_sha256": file_hash(result.path),
+        "environment": environment_fingerprint(),
+        "dependencies": {d: file_hash(ROOT / d) for d in deps},
+        "run_id": run_id,
+        "ok": result.ok,
+        "seconds": result.seconds,
+        "peak_mb": result.peak_mb,
+        "error": result.error,
+        "failed_cell": result.failed_cell,
+        "stored_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     staging = Path(tempfile.mkdtemp(prefix=f".{entry.name}-", dir=entry.parent))
     (staging / "claims").mkdir()
     for name, text in result.claims.items():
@@ -369,17 +450,31 @@ def store_entry(entry: Path, result: Execution, run_id: str | None) -> None:
     os.replace(staging, entry)
 
 
-def _run_and_capture(path: Path, seed: int, threads: int | None, timeout: int,
-                     roots: list) -> Execution:
+def _run_and_capture(
+    path: Path, seed: int, threads: int | None, timeout: int, roots: list
+) -> Execution:
     """Execute into a fresh claims folder, so the records kept are exactly this run's."""
     with tempfile.TemporaryDirectory(prefix="course-claims-") as folder:
-        result = execute_notebook(path, seed=seed, claims_dir=folder, threads=threads,
-                                  timeout=timeout, trace_roots=roots)
-        result.claims = {f.name: f.read_text() for f in sorted(Path(folder).glob("*.json"))}
+        result = execute_notebook(
+            path,
+            seed=seed,
+            claims_dir=folder,
+            threads=threads,
+            timeout=timeout,
+            trace_roots=roots,
+        )
+        result.claims = {
+            f.name: f.read_text() for f in sorted(Path(folder).glob("*.json"))
+        }
     if result.ok and result.dependencies is None:
-        result.dependencies = [p for folder in roots if folder.is_dir()      # not reported:
-                               for p in sorted(folder.rglob("*")) if p.is_file()  # assume all
-                               and "__pycache__" not in p.parts]
+        result.dependencies = [
+            p
+            for folder in roots
+            if folder.is_dir()  # not reported:
+            for p in sorted(folder.rglob("*"))
+            if p.is_file()  # assume all
+            and "__pycache__" not in p.parts
+        ]
     return result
 
 
@@ -392,10 +487,18 @@ def write_claims(result: Execution, claims_dir: Path | str) -> None:
         (claims_dir / name).write_text(text)
 
 
-def execute_cached(path: Path | str, *, seed: int = 0, claims_dir: Path | str | None = None,
-                   threads: int | None = 1, timeout: int = DEFAULT_TIMEOUT,
-                   cache: Path | str | None = None, run_id: str | None = None,
-                   blocking: bool = True, traced=None) -> Execution | None:
+def execute_cached(
+    path: Path | str,
+    *,
+    seed: int = 0,
+    claims_dir: Path | str | None = None,
+    threads: int | None = 1,
+    timeout: int = DEFAULT_TIMEOUT,
+    cache: Path | str | None = None,
+    run_id: str | None = None,
+    blocking: bool = True,
+    traced=None,
+) -> Execution | None:
     """Like :func:`execute_notebook`, through the execution cache.
 
     A valid entry for (notebook, seed) is restored instead of running the notebook: its executed
@@ -414,7 +517,11 @@ def execute_cached(path: Path | str, *, seed: int = 0, claims_dir: Path | str | 
             return None
         result = load_entry(entry, path, run_id)
         if result is None:
-            roots = [Path(f) for f in traced] if traced else [ROOT / f for f in TRACED_FOLDERS]
+            roots = (
+                [Path(f) for f in traced]
+                if traced
+                else [ROOT / f for f in TRACED_FOLDERS]
+            )
             result = _run_and_capture(path, seed, threads, timeout, roots)
             store_entry(entry, result, run_id)
     write_claims(result, claims_dir)

@@ -27,7 +27,7 @@ from coursetools import ROOT
 
 CORE_MODULES = ("claims", "core", "validation", "checks", "tiny_lm")
 # core modules whose tests live in a file not named after them
-TEST_FILES = {"claims": ("test_core",)}
+TEST_FILES = {"claims": ("core",)}
 PYTEST_ARGS = ["-p", "no:xdist", "-p", "no:cacheprovider", "-q"]
 DEFAULT_MIN_SCORE = 90.0
 
@@ -122,7 +122,12 @@ def run_module(
         if not _prepare(module, folder):
             result.error = f"no tests/test_{module}*.py"
             return result
-        env = {**os.environ, "PYTHONPATH": "", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        env = {
+            **os.environ,
+            "PYTHONPATH": "",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+        }
         run = subprocess.run(
             [*_mutmut(), "run", "--max-children", str(max_children)],
             cwd=folder,
@@ -139,7 +144,14 @@ def run_module(
             result.error = f"mutmut run failed (exit {run.returncode}):\n{tail}"
             return result
         stats = json.loads(stats_file.read_text())
-        for field in ("total", "killed", "survived", "timeout", "suspicious", "no_tests"):
+        for field in (
+            "total",
+            "killed",
+            "survived",
+            "timeout",
+            "suspicious",
+            "no_tests",
+        ):
             setattr(result, field, int(stats.get(field, 0)))
         result.skipped = int(stats.get("skipped", 0))
         listing = subprocess.run(
@@ -154,8 +166,11 @@ def run_module(
             shown = []
             for name in names:
                 diff = subprocess.run(
-                    [*_mutmut(), "show", name], cwd=folder, env=env,
-                    capture_output=True, text=True,
+                    [*_mutmut(), "show", name],
+                    cwd=folder,
+                    env=env,
+                    capture_output=True,
+                    text=True,
                 ).stdout
                 shown.append(f"--- {name}\n{diff}")
             result.survivors = tuple(shown)

@@ -1,4 +1,5 @@
 """Finding notebooks, keeping them clean in git, and writing them from percent-format scripts."""
+
 from __future__ import annotations
 
 import copy
@@ -10,18 +11,28 @@ import nbformat
 
 from coursetools import ROOT
 
-EXECUTED_FOLDERS = ("chapters", "solutions")   # notebooks that must run top to bottom
+EXECUTED_FOLDERS = ("chapters", "solutions")  # notebooks that must run top to bottom
 ALL_FOLDERS = ("chapters", "solutions", "exercises")
-KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+KERNELSPEC = {
+    "display_name": "Python 3 (ipykernel)",
+    "language": "python",
+    "name": "python3",
+}
 # The Python the course is tested with. JupyterLab writes the kernel's language_info into a
 # notebook when the kernel connects, and marks the file changed when that differs from what the
 # file holds (a "save changes?" prompt, then an autosave that rewrites a tracked file). Every
 # notebook is written with exactly what ipykernel reports on this Python, so that opening it
 # there and running nothing leaves it unmodified (tests/test_jupyterlab.py checks it).
 COURSE_PYTHON = "3.11.7"
-LANGUAGE_INFO = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py",
-                 "mimetype": "text/x-python", "name": "python", "nbconvert_exporter": "python",
-                 "pygments_lexer": "ipython3", "version": COURSE_PYTHON}
+LANGUAGE_INFO = {
+    "codemirror_mode": {"name": "ipython", "version": 3},
+    "file_extension": ".py",
+    "mimetype": "text/x-python",
+    "name": "python",
+    "nbconvert_exporter": "python",
+    "pygments_lexer": "ipython3",
+    "version": COURSE_PYTHON,
+}
 
 
 def find_notebooks(folders=EXECUTED_FOLDERS, root: Path = ROOT) -> list[Path]:
@@ -45,18 +56,26 @@ def resolve_notebooks(names: list[str], folders=EXECUTED_FOLDERS) -> list[Path]:
             out.append(path.resolve())
             continue
         if not name.isdigit():
-            raise SystemExit(f"give a chapter number (like 01) or a notebook path, not {name!r}")
+            raise SystemExit(
+                f"give a chapter number (like 01) or a notebook path, not {name!r}"
+            )
         matches = sorted((ROOT / folders[0]).glob(f"{int(name):02d}-*.ipynb"))
         if not matches:
-            raise SystemExit(f"no notebook for chapter {int(name):02d} in {folders[0]}/")
+            raise SystemExit(
+                f"no notebook for chapter {int(name):02d} in {folders[0]}/"
+            )
         out += matches
     return out
 
 
 def dirty_cells(nb) -> list[int]:
     """Indices of code cells that carry outputs or an execution count (must be empty in git)."""
-    return [i for i, cell in enumerate(nb.cells)
-            if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count"))]
+    return [
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        and (cell.get("outputs") or cell.get("execution_count"))
+    ]
 
 
 def write_notebook(nb, path: Path) -> None:
@@ -87,7 +106,10 @@ def notebook_from_percent(text: str):
             return
         body = "\n".join(lines).strip("\n")
         if kind == "markdown":
-            body = "\n".join(l[2:] if l.startswith("# ") else l.lstrip("#") for l in body.splitlines())
+            body = "\n".join(
+                l[2:] if l.startswith("# ") else l.lstrip("#")
+                for l in body.splitlines()
+            )
             cell = nbformat.v4.new_markdown_cell(body)
         else:
             cell = nbformat.v4.new_code_cell(body)
@@ -103,7 +125,11 @@ def notebook_from_percent(text: str):
             flush()
             kind = "markdown" if m.group("md") else "code"
             tag_match = re.search(r"tags=\[(.*?)\]", m.group("tags"))
-            tags = [t.strip().strip("'\"") for t in tag_match.group(1).split(",")] if tag_match else []
+            tags = (
+                [t.strip().strip("'\"") for t in tag_match.group(1).split(",")]
+                if tag_match
+                else []
+            )
             grade_match = re.search(r"nbgrader=(\{.*\})", m.group("tags"))
             grading = json.loads(grade_match.group(1)) if grade_match else None
             lines = []

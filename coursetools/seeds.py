@@ -6,6 +6,7 @@ sources it ran (the notebook, ``utils/`` and ``datasets/``); the book's scoreboa
 shows, for each claim of its build, on how many seeds it held and the range of our values,
 ignoring sweeps whose sources have changed since.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,7 +19,14 @@ from pathlib import Path
 from coursetools import BUILD, ROOT
 from coursetools.execute import execute_notebook
 from coursetools.notebooks import find_notebooks, resolve_notebooks
-from utils.claims import chapter_of, claims_path, load_records, short, validate_record, verdict
+from utils.claims import (
+    chapter_of,
+    claims_path,
+    load_records,
+    short,
+    validate_record,
+    verdict,
+)
 
 SEEDS_DIR = BUILD / "seeds"
 DEFAULT_SEEDS = "0,1,2,3,4"
@@ -48,19 +56,38 @@ def parse_seeds(text: str) -> list[int]:
     try:
         seeds = [int(s) for s in text.split(",") if s.strip()]
     except ValueError:
-        raise SystemExit(f"--seeds must be comma-separated integers, got {text!r}") from None
+        raise SystemExit(
+            f"--seeds must be comma-separated integers, got {text!r}"
+        ) from None
     if not seeds or any(s < 0 for s in seeds):
         raise SystemExit(f"--seeds must be non-negative integers, got {text!r}")
     return seeds
 
 
-def save_sweep(path: Path, seed: int, records: list[dict], error: str | None,
-               print_hash: str, out: Path = SEEDS_DIR) -> Path:
+def save_sweep(
+    path: Path,
+    seed: int,
+    records: list[dict],
+    error: str | None,
+    print_hash: str,
+    out: Path = SEEDS_DIR,
+) -> Path:
     """Keep one run's records for the book: ``out/NN/seed-S.json``."""
     target = out / f"{chapter_of(path):02d}" / f"seed-{seed}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps({"notebook": path.name, "seed": seed, "fingerprint": print_hash,
-                                  "ok": error is None, "records": records}, indent=1) + "\n")
+    target.write_text(
+        json.dumps(
+            {
+                "notebook": path.name,
+                "seed": seed,
+                "fingerprint": print_hash,
+                "ok": error is None,
+                "records": records,
+            },
+            indent=1,
+        )
+        + "\n"
+    )
     return target
 
 
@@ -84,11 +111,18 @@ def summarize(claim: str, runs: list[dict]) -> dict | None:
     matches = [r for run in runs for r in run["records"] if r["claim"] == claim]
     if not matches:
         return None
-    numbers = [r["ours"] for r in matches if isinstance(r["ours"], (int, float))
-               and not isinstance(r["ours"], bool)]
-    return {"seeds": len(matches), "held": sum(r["holds"] for r in matches),
-            "low": min(numbers) if numbers else None, "high": max(numbers) if numbers else None,
-            "seed_list": sorted(r["seed"] for r in matches)}
+    numbers = [
+        r["ours"]
+        for r in matches
+        if isinstance(r["ours"], (int, float)) and not isinstance(r["ours"], bool)
+    ]
+    return {
+        "seeds": len(matches),
+        "held": sum(r["holds"] for r in matches),
+        "low": min(numbers) if numbers else None,
+        "high": max(numbers) if numbers else None,
+        "seed_list": sorted(r["seed"] for r in matches),
+    }
 
 
 def _print_table(runs) -> bool:
@@ -107,7 +141,7 @@ def _print_table(runs) -> bool:
                 print(f"seed {seed}: notebook failed\n{error}\n")
         for claim in claims:
             print(f"\n{claim}")
-            for _, seed, _, error, records in chapter_runs:
+            for _, seed, _, _error, records in chapter_runs:
                 match = [r for r in records if r["claim"] == claim]
                 if not match:
                     print(f"  seed {seed:>3}: (no record)")
@@ -115,31 +149,53 @@ def _print_table(runs) -> bool:
                     continue
                 r = match[0]
                 ok &= r["holds"] or not r.get("asserted", True)
-                control = (f"   control ({r.get('control_label') or 'control'}) "
-                           f"{short(r['control'])}" if r.get("control") is not None else "")
-                print(f"  seed {seed:>3}: ours {short(r['ours'])}  {r.get('comparison') or 'vs'} "
-                      f"{short(r['threshold'])}  {verdict(r)}{control}")
-        print("\nwall time per run: " + ", ".join(f"seed {s}: {t:.1f} s"
-                                                  for _, s, t, _, _ in chapter_runs))
+                control = (
+                    f"   control ({r.get('control_label') or 'control'}) "
+                    f"{short(r['control'])}"
+                    if r.get("control") is not None
+                    else ""
+                )
+                print(
+                    f"  seed {seed:>3}: ours {short(r['ours'])}  {r.get('comparison') or 'vs'} "
+                    f"{short(r['threshold'])}  {verdict(r)}{control}"
+                )
+        print(
+            "\nwall time per run: "
+            + ", ".join(f"seed {s}: {t:.1f} s" for _, s, t, _, _ in chapter_runs)
+        )
     return ok
 
 
-def main(chapters: list[str] | str | None = None, seeds: str = DEFAULT_SEEDS,
-         jobs: int | None = None) -> int:
+def main(
+    chapters: list[str] | str | None = None,
+    seeds: str = DEFAULT_SEEDS,
+    jobs: int | None = None,
+) -> int:
     names = [chapters] if isinstance(chapters, str) else list(chapters or [])
-    paths = resolve_notebooks(names, folders=("chapters",)) if names else \
-        [p for p in find_notebooks(("chapters",))]
+    paths = (
+        resolve_notebooks(names, folders=("chapters",))
+        if names
+        else [p for p in find_notebooks(("chapters",))]
+    )
     seed_list = parse_seeds(seeds)
     jobs = jobs or os.cpu_count() or 1
-    print(f"running {len(paths)} notebook(s) under seeds {seed_list}, {jobs} at a time...",
-          flush=True)
+    print(
+        f"running {len(paths)} notebook(s) under seeds {seed_list}, {jobs} at a time...",
+        flush=True,
+    )
     prints = {path: fingerprint(path) for path in paths}
-    jobs_list = [(path, s, 1) for path in paths for s in seed_list]   # one torch thread each
+    jobs_list = [
+        (path, s, 1) for path in paths for s in seed_list
+    ]  # one torch thread each
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         runs = list(pool.map(_run, jobs_list))
     for path, seed, _, error, records in runs:
         save_sweep(path, seed, records, error, prints[path])
     ok = _print_table(runs)
     print(f"\nrecords kept in {SEEDS_DIR.relative_to(ROOT)}/ for the book's scoreboard")
-    print("all asserted claims hold for every seed" if ok else "SOME CLAIM FAILS FOR SOME SEED")
+    print(
+        "all asserted claims hold for every seed"
+        if ok
+        else "SOME CLAIM FAILS FOR SOME SEED"
+    )
     return 0 if ok else 1

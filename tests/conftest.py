@@ -1,5 +1,6 @@
 """Shared test settings: one torch thread per test process, and the wall-time report of executed
 notebooks, slowest first."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,17 +20,27 @@ def one_torch_thread():
 
 def pytest_terminal_summary(terminalreporter):
     timings = []
-    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get(
+        "failed", []
+    ):
         if report.when != "call":
             continue
         props = dict(report.user_properties)
         if "notebook_seconds" in props:
-            timings.append((props["notebook_seconds"], props.get("notebook_peak_mb"), props["notebook"],
-                            report.outcome))
+            timings.append(
+                (
+                    props["notebook_seconds"],
+                    props.get("notebook_peak_mb"),
+                    props["notebook"],
+                    report.outcome,
+                )
+            )
     if not timings:
         return
     terminalreporter.section("notebook wall times (slowest first)")
     for seconds, peak, name, outcome in sorted(timings, reverse=True):
         peak_text = f"{peak:7.0f} MB" if peak else "      - MB"
         terminalreporter.write_line(f"{seconds:7.1f} s  {peak_text}  {name}  {outcome}")
-    terminalreporter.write_line("(budgets are checked by `python3 course.py bench`, not by these timings)")
+    terminalreporter.write_line(
+        "(budgets are checked by `python3 course.py bench`, not by these timings)"
+    )

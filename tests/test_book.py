@@ -9,13 +9,13 @@ and the console. Screenshots at desktop and phone widths go to _build/screenshot
 Without Chromium (Debian: chromium, chromium-driver) the browser tests skip with the reason; on
 CI (CI=true) they fail instead.
 """
+
 from __future__ import annotations
 
 import fcntl
 import json
 import multiprocessing
 import os
-import shutil
 import textwrap
 from pathlib import Path
 
@@ -23,8 +23,15 @@ import nbformat
 import pytest
 
 from coursetools import BUILD, ROOT
-from coursetools.book import (BookError, BuildReport, build_book, check_links, execute_chapters,
-                              find_chapters, md_literal)
+from coursetools.book import (
+    BookError,
+    BuildReport,
+    build_book,
+    check_links,
+    execute_chapters,
+    find_chapters,
+    md_literal,
+)
 from coursetools.execute import execute_cached
 from utils.catalog import CHAPTERS
 from utils.claims import short as _short
@@ -37,6 +44,7 @@ ON_CI = os.environ.get("CI", "").lower() == "true"
 
 
 # --- the built book ------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def book(testrun_uid):
@@ -53,9 +61,16 @@ def book(testrun_uid):
         stamp = site / "run-id.txt"
         if stamp.exists() and stamp.read_text() == testrun_uid:
             pages = find_chapters(ROOT / "chapters")
-            execute_chapters(pages, seed=SEED, jobs=1, claims=site / "claims", run_id=testrun_uid)
-            return BuildReport(out=site / "html", seconds=0.0, executed=0, from_cache=len(pages),
-                               pages=pages)
+            execute_chapters(
+                pages, seed=SEED, jobs=1, claims=site / "claims", run_id=testrun_uid
+            )
+            return BuildReport(
+                out=site / "html",
+                seconds=0.0,
+                executed=0,
+                from_cache=len(pages),
+                pages=pages,
+            )
         stamp.unlink(missing_ok=True)
         report = build_book(site / "html", seed=SEED, jobs=1, run_id=testrun_uid)
         stamp.write_text(testrun_uid)
@@ -73,14 +88,20 @@ def test_landing_page_has_a_card_per_chapter_and_planned_ones_are_not_links(book
         page = written.get(chapter.number)
         assert f"CHAPTER {chapter.number:02d}" in index
         if page is None:
-            assert f'href="chapters/{chapter.slug}.html"' not in index, f"{chapter.slug} is planned"
+            assert f'href="chapters/{chapter.slug}.html"' not in index, (
+                f"{chapter.slug} is planned"
+            )
         else:
             assert f'href="chapters/{chapter.slug}.html"' in index
             assert (book.out / "chapters" / f"{chapter.slug}.html").is_file()
     planned = len(CHAPTERS) - len([n for n in written if n != 0])
     assert index.count('class="chapter-card planned"') == planned
-    for needle in ("Prerequisites", "Get the course", "Part 5: Score functions",
-                   "whats-in-a-score.zip"):
+    for needle in (
+        "Prerequisites",
+        "Get the course",
+        "Part 5: Score functions",
+        "whats-in-a-score.zip",
+    ):
         assert needle in index
 
 
@@ -92,10 +113,14 @@ def test_scoreboard_shows_the_records_of_this_build(book):
         assert _plain_quotes(_html_text(record["claim"])) in board
         for key in ("paper_value", "ours", "threshold"):
             for shown in _shown(record[key]):
-                assert _plain_quotes(_html_text(shown)) in board, \
+                assert _plain_quotes(_html_text(shown)) in board, (
                     f"{key} {shown!r} of {record['claim']!r} is not on the scoreboard"
+                )
     asserted = [r for r in records if r.get("asserted", True)]
-    assert f"{sum(r['holds'] for r in asserted)} of {len(asserted)} asserted claims hold" in board
+    assert (
+        f"{sum(r['holds'] for r in asserted)} of {len(asserted)} asserted claims hold"
+        in board
+    )
 
 
 def _shown(value) -> list[str]:
@@ -107,8 +132,15 @@ def _shown(value) -> list[str]:
 
 def _plain_quotes(text: str) -> str:
     """Undo Sphinx's typographic quotes and dashes, to compare with the records' plain text."""
-    for fancy, plain in (("\u2019", "'"), ("\u2018", "'"), ("\u201c", '"'), ("\u201d", '"'),
-                         ("\u2014", "---"), ("\u2013", "--"), ("\u2026", "...")):
+    for fancy, plain in (
+        ("\u2019", "'"),
+        ("\u2018", "'"),
+        ("\u201c", '"'),
+        ("\u201d", '"'),
+        ("\u2014", "---"),
+        ("\u2013", "--"),
+        ("\u2026", "..."),
+    ):
         text = text.replace(fancy, plain)
     return text
 
@@ -122,13 +154,18 @@ def _html_text(text: str) -> str:
 def test_chapter_pages_cite_the_paper_and_offer_downloads(book):
     for page in book.pages:
         text = _plain_quotes(read(book, f"chapters/{page.name}.html"))
-        downloads = [p for name in (page.path.name, f"{page.path.stem}-exercises.ipynb")
-                     for p in (book.out / "_downloads").rglob(name)]
+        downloads = [
+            p
+            for name in (page.path.name, f"{page.path.stem}-exercises.ipynb")
+            for p in (book.out / "_downloads").rglob(name)
+        ]
         assert downloads, f"{page.name}: notebook not offered for download"
         if page.catalog is not None:
             assert page.catalog.paper_url in text
             assert _plain_quotes(_html_text(page.catalog.title)) in text
-        assert 'class="prev-next-area"' in text or "prev-next" in text, "no previous/next navigation"
+        assert 'class="prev-next-area"' in text or "prev-next" in text, (
+            "no previous/next navigation"
+        )
         if (ROOT / "exercises" / f"{page.path.stem}-exercises.ipynb").is_file():
             assert len(downloads) == 2, f"{page.name}: exercise notebook not offered"
 
@@ -146,7 +183,7 @@ def test_site_needs_no_network(book):
         if "_static" in page.relative_to(book.out).parts:
             continue
         text = page.read_text(encoding="utf-8")
-        for attr in ("src=\"http", "src='http", "stylesheet\" href=\"http"):
+        for attr in ('src="http', "src='http", 'stylesheet" href="http'):
             assert attr not in text, f"{page.name} loads {attr}... from the network"
 
 
@@ -156,21 +193,32 @@ def test_every_internal_link_resolves(book):
 
 # --- the link check and the build's failure modes ------------------------------------------------
 
+
 def test_link_check_finds_missing_pages_images_and_anchors(tmp_path):
-    (tmp_path / "a.html").write_text('<p id="here"><a href="b.html#nowhere">x</a><img src="p.png">'
-                                     '<a href="#here">ok</a><a href="https://example.org/">ext</a>'
-                                     '<a href="gone.html">y</a></p>')
+    (tmp_path / "a.html").write_text(
+        '<p id="here"><a href="b.html#nowhere">x</a><img src="p.png">'
+        '<a href="#here">ok</a><a href="https://example.org/">ext</a>'
+        '<a href="gone.html">y</a></p>'
+    )
     (tmp_path / "b.html").write_text('<a href="a.html#here">back</a>')
     problems = check_links(tmp_path)
     assert len(problems) == 3, problems
     assert any("b.html#nowhere" in p and "anchor" in p for p in problems)
-    assert any("p.png" in p for p in problems) and any("gone.html" in p for p in problems)
+    assert any("p.png" in p for p in problems) and any(
+        "gone.html" in p for p in problems
+    )
 
 
 def _notebook(path: Path, *sources: str) -> Path:
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# A chapter")] +
-                                  [nbformat.v4.new_code_cell(s) for s in sources])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell("# A chapter")]
+        + [nbformat.v4.new_code_cell(s) for s in sources]
+    )
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
     return path
@@ -179,13 +227,23 @@ def _notebook(path: Path, *sources: str) -> Path:
 def test_failing_chapter_fails_the_build_and_keeps_the_old_site(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
     chapters = tmp_path / "chapters"
-    _notebook(chapters / "01-balance-score.ipynb", "x = 1", "raise ValueError('broken on purpose')")
+    _notebook(
+        chapters / "01-balance-score.ipynb",
+        "x = 1",
+        "raise ValueError('broken on purpose')",
+    )
     out, claims = tmp_path / "html", tmp_path / "claims"
     out.mkdir()
     (out / "index.html").write_text("the previous book")
     with pytest.raises(BookError) as failure:
-        build_book(out, seed=0, jobs=1, chapters_dir=chapters, exercises_dir=tmp_path,
-                   claims_out=claims)
+        build_book(
+            out,
+            seed=0,
+            jobs=1,
+            chapters_dir=chapters,
+            exercises_dir=tmp_path,
+            claims_out=claims,
+        )
     message = str(failure.value)
     assert "01-balance-score.ipynb" in message and "cell 2" in message
     assert "ValueError" in message and "broken on purpose" in message
@@ -206,6 +264,7 @@ def test_markdown_literal_escapes_markup():
 
 # --- the execution cache ----------------------------------------------------------------------
 
+
 @pytest.fixture
 def traced_project(tmp_path):
     """A notebook that imports a helper module and reads a data file, both in traced folders."""
@@ -215,24 +274,32 @@ def traced_project(tmp_path):
     (lib / "helper.py").write_text("VALUE = 1\n")
     (data / "table.txt").write_text("3\n")
     (tmp_path / "untraced.txt").write_text("anything\n")
-    path = _notebook(tmp_path / "nb" / "07-cache-probe.ipynb", textwrap.dedent(f"""\
+    path = _notebook(
+        tmp_path / "nb" / "07-cache-probe.ipynb",
+        textwrap.dedent(f"""\
         import sys, pathlib
         sys.path.insert(0, {str(lib)!r})
         import helper
-        rows = open({str(data / 'table.txt')!r}).read()
-        with open({str(tmp_path / 'runs.log')!r}, 'a') as log:
+        rows = open({str(data / "table.txt")!r}).read()
+        with open({str(tmp_path / "runs.log")!r}, 'a') as log:
             log.write('ran\\n')
         from utils import record_claim
         record_claim(7, "the probe ran", paper_value=1, ours=helper.VALUE, threshold=0, op=">",
-                     evidence="check")"""))
+                     evidence="check")"""),
+    )
     return {"path": path, "lib": lib, "data": data, "root": tmp_path}
 
 
 def _cached(project, seed=0, run_id=None, claims=None):
     root = project["root"]
-    return execute_cached(project["path"], seed=seed, claims_dir=claims or root / "claims",
-                          cache=root / "cache", run_id=run_id,
-                          traced=[project["lib"], project["data"]])
+    return execute_cached(
+        project["path"],
+        seed=seed,
+        claims_dir=claims or root / "claims",
+        cache=root / "cache",
+        run_id=run_id,
+        traced=[project["lib"], project["data"]],
+    )
 
 
 def _runs(project) -> int:
@@ -249,18 +316,26 @@ def test_cache_reuses_a_run_and_restores_its_claim_records(traced_project):
     assert again.cached and _runs(traced_project) == 1
     assert again.seconds == first.seconds and again.peak_mb == first.peak_mb
     restored = (traced_project["root"] / "fresh-claims" / "07.json").read_text()
-    assert restored == first.claims["07.json"]          # same bytes: same recorded_at, same values
+    assert (
+        restored == first.claims["07.json"]
+    )  # same bytes: same recorded_at, same values
     assert json.loads(restored)["ours"] == 1
 
 
 def test_cache_misses_when_a_used_file_the_seed_or_the_run_changes(traced_project):
     _cached(traced_project)
-    (traced_project["root"] / "untraced.txt").write_text("changed, but nobody uses it\n")
+    (traced_project["root"] / "untraced.txt").write_text(
+        "changed, but nobody uses it\n"
+    )
     assert _cached(traced_project).cached
     (traced_project["lib"] / "helper.py").write_text("VALUE = 2\n")
-    assert not _cached(traced_project).cached, "a change to an imported module was missed"
+    assert not _cached(traced_project).cached, (
+        "a change to an imported module was missed"
+    )
     (traced_project["data"] / "table.txt").write_text("4\n")
-    assert not _cached(traced_project).cached, "a change to an opened data file was missed"
+    assert not _cached(traced_project).cached, (
+        "a change to an opened data file was missed"
+    )
     assert not _cached(traced_project, seed=1).cached, "the seed is not part of the key"
     assert not _cached(traced_project, run_id="another run").cached
     assert _cached(traced_project, run_id="another run").cached
@@ -286,6 +361,7 @@ def test_two_processes_wanting_one_notebook_execute_it_once(traced_project):
 
 # --- in a real browser ---------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     """Headless Chromium through selenium and the Debian chromedriver (nothing downloaded)."""
@@ -302,11 +378,20 @@ def browser(tmp_path_factory):
         pytest.skip(reason)
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--hide-scrollbars",
-                 "--host-resolver-rules=MAP * ~NOTFOUND",     # offline: any web request fails
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--hide-scrollbars",
+        "--host-resolver-rules=MAP * ~NOTFOUND",  # offline: any web request fails
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
@@ -358,28 +443,38 @@ return {
 
 def _emulate(driver, width: str) -> None:
     w, h, mobile = WIDTHS[width]
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": w, "height": h, "deviceScaleFactor": 1, "mobile": mobile})
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": w, "height": h, "deviceScaleFactor": 1, "mobile": mobile},
+    )
 
 
 def _visit(driver, page: Path, width: str) -> dict:
     """Load ``page``, wait for MathJax, screenshot it, and return what the page says about itself."""
     _emulate(driver, width)
-    driver.get_log("browser")                                    # forget earlier pages' messages
+    driver.get_log("browser")  # forget earlier pages' messages
     driver.get(page.as_uri())
-    typeset = driver.execute_async_script(WAIT_FOR_MATH) if driver.find_elements(
-        "css selector", ".math") else None
+    typeset = (
+        driver.execute_async_script(WAIT_FOR_MATH)
+        if driver.find_elements("css selector", ".math")
+        else None
+    )
     facts = driver.execute_script(PAGE_FACTS)
     facts["typeset_ok"] = typeset
-    facts["console"] = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    facts["console"] = [
+        e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"
+    ]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(SCREENSHOTS / f"{page.stem}-{width}.png"))
     return facts
 
 
 def _browser_pages(book) -> list[Path]:
-    return [book.out / "index.html", book.out / "scoreboard.html", book.out / "references.html"] + \
-        [book.out / "chapters" / f"{p.name}.html" for p in book.pages]
+    return [
+        book.out / "index.html",
+        book.out / "scoreboard.html",
+        book.out / "references.html",
+    ] + [book.out / "chapters" / f"{p.name}.html" for p in book.pages]
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))
@@ -391,21 +486,36 @@ def test_every_page_in_the_browser(book, browser, width):
         if facts["console"]:
             problems.append(f"{name}: console errors {facts['console']}")
         if facts["broken_images"]:
-            problems.append(f"{name}: images that did not load {facts['broken_images']}")
-        if facts["math"] and (facts["typeset_ok"] is not True or not facts["typeset"]
-                              or facts["math_errors"]):
-            problems.append(f"{name}: math not typeset ({facts['math']} formulas, "
-                            f"{facts['typeset']} typeset, {facts['math_errors']} errors)")
+            problems.append(
+                f"{name}: images that did not load {facts['broken_images']}"
+            )
+        if facts["math"] and (
+            facts["typeset_ok"] is not True
+            or not facts["typeset"]
+            or facts["math_errors"]
+        ):
+            problems.append(
+                f"{name}: math not typeset ({facts['math']} formulas, "
+                f"{facts['typeset']} typeset, {facts['math_errors']} errors)"
+            )
         if facts["overflow"] > 2:
-            problems.append(f"{name}: page is {facts['overflow']} px wider than the screen")
+            problems.append(
+                f"{name}: page is {facts['overflow']} px wider than the screen"
+            )
         if facts["pipe_tables"]:
-            problems.append(f"{name}: tables printed as raw pipe text {facts['pipe_tables']}")
+            problems.append(
+                f"{name}: tables printed as raw pipe text {facts['pipe_tables']}"
+            )
         if facts["cut_off"]:
-            problems.append(f"{name}: content cut off at the screen's edge, and not "
-                            f"scrollable: {facts['cut_off']}")
+            problems.append(
+                f"{name}: content cut off at the screen's edge, and not "
+                f"scrollable: {facts['cut_off']}"
+            )
         if facts["tracebacks"] or facts["stderr"]:
-            problems.append(f"{name}: tracebacks or warnings in the page "
-                            f"{facts['tracebacks']} ({facts['stderr']} stderr outputs)")
+            problems.append(
+                f"{name}: tracebacks or warnings in the page "
+                f"{facts['tracebacks']} ({facts['stderr']} stderr outputs)"
+            )
         problems += [f"{name}: {p}" for p in _dead_links(facts["links"], book.out)]
     assert not problems, "\n".join(problems)
 
@@ -422,8 +532,12 @@ def _dead_links(links: list[str], site: Path) -> list[str]:
         target = Path(unquote(parts.path))
         if not target.is_file():
             dead.append(f"link to a missing file {link}")
-        elif parts.fragment and target.suffix == ".html" and \
-                f'id="{unquote(parts.fragment)}"' not in target.read_text(encoding="utf-8"):
+        elif (
+            parts.fragment
+            and target.suffix == ".html"
+            and f'id="{unquote(parts.fragment)}"'
+            not in target.read_text(encoding="utf-8")
+        ):
             dead.append(f"link to a missing anchor {link}")
     return dead
 
@@ -444,11 +558,14 @@ def test_search_finds_pages_offline(book, browser):
     _emulate(browser, "desktop")
     browser.get((book.out / "search.html").as_uri() + "?q=calibration")
     WebDriverWait(browser, 20).until(
-        lambda d: d.find_elements("css selector", "#search-results li, ul.search li"))
+        lambda d: d.find_elements("css selector", "#search-results li, ul.search li")
+    )
     hits = browser.find_elements("css selector", "#search-results li, ul.search li")
     assert hits, "the search found nothing for 'calibration'"
     browser.save_screenshot(str(SCREENSHOTS / "search-desktop.png"))
-    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    errors = [
+        e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"
+    ]
     assert not errors, errors
 
 
@@ -457,8 +574,14 @@ def test_book_offers_the_whole_course_as_one_archive(book):
 
     [archive] = list((book.out / "_downloads").rglob("whats-in-a-score.zip"))
     names = set(zipfile.ZipFile(archive).namelist())
-    for needed in ("course.py", "requirements.txt", "utils/__init__.py", "utils/core.py",
-                   "chapters/00-preface.ipynb", "README.md"):
+    for needed in (
+        "course.py",
+        "requirements.txt",
+        "utils/__init__.py",
+        "utils/core.py",
+        "chapters/00-preface.ipynb",
+        "README.md",
+    ):
         assert f"whats-in-a-score/{needed}" in names, f"the archive lacks {needed}"
     assert not any("/.venv/" in n or "/_build/" in n for n in names)
 

@@ -15,7 +15,9 @@ def test_compare_passes_returns_worst_and_prints(capsys):
     worst = checks.compare("sum", [1.0, 2.0], [1.0, 2.0 + 1e-9])
     assert worst == pytest.approx(1e-9, rel=1e-3)
     out = capsys.readouterr().out
-    assert out == "sum: max |difference| = 1e-09  (tolerance atol=1e-08, rtol=1e-06) ok\n"
+    assert (
+        out == "sum: max |difference| = 1e-09  (tolerance atol=1e-08, rtol=1e-06) ok\n"
+    )
 
 
 def test_compare_accepts_torch_tensors_with_grad():
@@ -43,8 +45,10 @@ def test_compare_tolerance_is_allclose_rule_at_its_boundary():
 
 
 def test_compare_failure_message_names_the_worst_index():
-    msg = ("m: ours and reference differ by up to 3 (at index (1, 0): 4.0 vs 1.0; "
-           "tolerance atol=1e-08, rtol=1e-06)")
+    msg = (
+        "m: ours and reference differ by up to 3 (at index (1, 0): 4.0 vs 1.0; "
+        "tolerance atol=1e-08, rtol=1e-06)"
+    )
     with pytest.raises(AssertionError, match="^" + re.escape(msg) + "$"):
         checks.compare("m", [[0.0, 0.0], [4.0, 0.0]], [[0.0, 0.0], [1.0, 0.0]])
     # the index is the worst *excess*, not the worst difference
@@ -53,14 +57,19 @@ def test_compare_failure_message_names_the_worst_index():
 
 
 def test_compare_refuses_bad_inputs():
-    with pytest.raises(AssertionError, match=re.escape(
-            "s: shapes differ, ours (2,) vs reference (3,)")):
+    with pytest.raises(
+        AssertionError, match=re.escape("s: shapes differ, ours (2,) vs reference (3,)")
+    ):
         checks.compare("s", [1, 2], [1, 2, 3])
-    with pytest.raises(AssertionError, match=re.escape("e: nothing to compare (empty arrays)")):
+    with pytest.raises(
+        AssertionError, match=re.escape("e: nothing to compare (empty arrays)")
+    ):
         checks.compare("e", [], [])
     for a, b in (([np.nan], [1.0]), ([1.0], [np.inf])):
-        with pytest.raises(AssertionError, match=re.escape(
-                "n: NaN or infinite values (ours or reference)")):
+        with pytest.raises(
+            AssertionError,
+            match=re.escape("n: NaN or infinite values (ours or reference)"),
+        ):
             checks.compare("n", a, b)
 
 
@@ -81,11 +90,16 @@ class _Documented:
 
 
 def test_source_without_docstring():
-    assert checks.source_without_docstring(_documented) == "def _documented(x):\n    return x + 1\n"
+    assert (
+        checks.source_without_docstring(_documented)
+        == "def _documented(x):\n    return x + 1\n"
+    )
     assert checks.source_without_docstring(_undocumented) == (
-        "def _undocumented(x):\n    return x + 2\n")
+        "def _undocumented(x):\n    return x + 2\n"
+    )
     assert checks.source_without_docstring(_Documented) == (
-        "class _Documented:\n\n    value = 3\n")
+        "class _Documented:\n\n    value = 3\n"
+    )
 
     def nested(y):
         """Nested doc."""
@@ -121,10 +135,57 @@ def test_expect_error_returns_and_prints(capsys):
 
 
 def test_expect_error_fails_loudly():
-    with pytest.raises(AssertionError, match=re.escape(
-            "ValueError was raised but its message 'bad x: 3' does not match 'nope'")):
+    with pytest.raises(
+        AssertionError,
+        match=re.escape(
+            "ValueError was raised but its message 'bad x: 3' does not match 'nope'"
+        ),
+    ):
         checks.expect_error(ValueError, _fails, 3, match="nope")
     with pytest.raises(AssertionError, match="^_undocumented raised no ValueError$"):
         checks.expect_error(ValueError, _undocumented, 1)
     with pytest.raises(ValueError):  # a different error type passes through
         checks.expect_error(TypeError, _fails, 1)
+
+
+def test_compare_treats_booleans_as_numbers():
+    assert checks.compare("bools", [True, False], [True, False]) == 0.0
+    assert checks.compare("bool vs float", [True, False], [1.0, 0.0]) == 0.0
+
+
+def test_show_source_displays_highlighted_code_inside_ipython(monkeypatch):
+    import IPython
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython, "get_ipython", lambda: object())
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    checks.show_source(_documented)
+    (code,) = shown
+    assert isinstance(code, IPython.display.Code)
+    assert code.data == "def _documented(x):\n    return x + 1\n"
+    assert code.language == "python"
+
+
+def test_show_source_prints_without_ipython(monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "IPython", None)
+    monkeypatch.setitem(sys.modules, "IPython.display", None)
+    checks.show_source(_undocumented)
+    assert capsys.readouterr().out == "def _undocumented(x):\n    return x + 2\n\n"
+
+
+class _Nameless:
+    def __call__(self):
+        return None
+
+    def __repr__(self):
+        return "<nameless callable>"
+
+
+def test_expect_error_names_a_callable_without_a_name():
+    with pytest.raises(
+        AssertionError, match="^<nameless callable> raised no KeyError$"
+    ):
+        checks.expect_error(KeyError, _Nameless())

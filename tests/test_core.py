@@ -1,4 +1,5 @@
 """Unit tests of the course core: seed, device, threads, claims, progress, splits, training loop."""
+
 from __future__ import annotations
 
 import json
@@ -98,13 +99,30 @@ CHECK = dict(evidence="check")
 def test_record_claim_writes_required_keys(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("COURSE_CLAIMS_DIR", str(tmp_path))
     monkeypatch.setenv("COURSE_SEED", "4")
-    rec = claims.record_claim(7, "gap is small", paper_value=0.0, ours=np.float64(0.003),
-                              threshold=0.01, op="<", evidence="effect", control=0.2,
-                              control_label="random partition", paper_typical=0.5)
+    rec = claims.record_claim(
+        7,
+        "gap is small",
+        paper_value=0.0,
+        ours=np.float64(0.003),
+        threshold=0.01,
+        op="<",
+        evidence="effect",
+        control=0.2,
+        control_label="random partition",
+        paper_typical=0.5,
+    )
     data = json.loads((tmp_path / "07.json").read_text())
     assert isinstance(data, dict) and data == rec
-    assert set(claims.REQUIRED_KEYS) <= set(data) and data["holds"] is True and data["seed"] == 4
-    assert data["control"] == 0.2 and data["paper_typical"] == 0.5 and data["comparison"] == "<"
+    assert (
+        set(claims.REQUIRED_KEYS) <= set(data)
+        and data["holds"] is True
+        and data["seed"] == 4
+    )
+    assert (
+        data["control"] == 0.2
+        and data["paper_typical"] == 0.5
+        and data["comparison"] == "<"
+    )
     out = capsys.readouterr().out
     assert "Claim 07 [effect] HOLDS: gap is small" in out
     assert "control (random partition)  0.2" in out and "paper, typical" in out
@@ -112,60 +130,131 @@ def test_record_claim_writes_required_keys(tmp_path, monkeypatch, capsys):
 
 
 def test_claim_box_html_shows_one_compact_box():
-    record = {"chapter": 1, "claim": "x & y", "evidence": "effect", "paper_value": 1.0,
-              "paper_typical": None, "ours": 0.123456, "threshold": 0.5, "comparison": "<",
-              "control": 0.9, "control_label": "coin <flip>", "holds": False, "asserted": True,
-              "seed": 3}
+    record = {
+        "chapter": 1,
+        "claim": "x & y",
+        "evidence": "effect",
+        "paper_value": 1.0,
+        "paper_typical": None,
+        "ours": 0.123456,
+        "threshold": 0.5,
+        "comparison": "<",
+        "control": 0.9,
+        "control_label": "coin <flip>",
+        "holds": False,
+        "asserted": True,
+        "seed": 3,
+    }
     page = claims.ClaimBox(record)._repr_html_()
-    assert page.count('class="claim-box"') == 1 and "FAILS" in page and "x &amp; y" in page
-    assert "coin &lt;flip&gt;" in page and "0.1235" in page and "paper, typical" not in page
+    assert (
+        page.count('class="claim-box"') == 1 and "FAILS" in page and "x &amp; y" in page
+    )
+    assert (
+        "coin &lt;flip&gt;" in page
+        and "0.1235" in page
+        and "paper, typical" not in page
+    )
 
 
-@pytest.mark.parametrize("holds,asserted,word", [(True, True, "holds"), (True, False, "holds"),
-                                                 (False, True, "fails"),
-                                                 (False, False, "not reproduced")])
+@pytest.mark.parametrize(
+    "holds,asserted,word",
+    [
+        (True, True, "holds"),
+        (True, False, "holds"),
+        (False, True, "fails"),
+        (False, False, "not reproduced"),
+    ],
+)
 def test_verdict_words(holds, asserted, word):
     assert claims.verdict({"holds": holds, "asserted": asserted}) == word
 
 
-@pytest.mark.parametrize("op,ours,holds", [("<", 1.0, False), ("<=", 1.0, True),
-                                           (">", 1.0, False), (">=", 1.0, True),
-                                           ("<", 0.999, True), (">", 1.001, True)])
+@pytest.mark.parametrize(
+    "op,ours,holds",
+    [
+        ("<", 1.0, False),
+        ("<=", 1.0, True),
+        (">", 1.0, False),
+        (">=", 1.0, True),
+        ("<", 0.999, True),
+        (">", 1.001, True),
+    ],
+)
 def test_comparison_at_the_threshold(tmp_path, op, ours, holds):
-    rec = claims.record_claim(1, f"c{op}{ours}", paper_value=0, ours=ours, threshold=1.0, op=op,
-                              asserted=False, directory=tmp_path, show=False, **CHECK)
+    rec = claims.record_claim(
+        1,
+        f"c{op}{ours}",
+        paper_value=0,
+        ours=ours,
+        threshold=1.0,
+        op=op,
+        asserted=False,
+        directory=tmp_path,
+        show=False,
+        **CHECK,
+    )
     assert rec["holds"] is holds
 
 
 def test_several_claims_make_a_list_and_rerun_replaces(tmp_path):
-    claims.record_claim(2, "a", paper_value=1, ours=2, threshold=1, op=">", directory=tmp_path,
-                        **CHECK)
-    claims.record_claim(2, "b", paper_value="qualitative", ours={"x": 1.0}, threshold={"x": 0.5},
-                        holds=True, directory=tmp_path, **CHECK)
-    claims.record_claim(2, "a", paper_value=1, ours=3, threshold=1, op=">", directory=tmp_path,
-                        **CHECK)
+    claims.record_claim(
+        2, "a", paper_value=1, ours=2, threshold=1, op=">", directory=tmp_path, **CHECK
+    )
+    claims.record_claim(
+        2,
+        "b",
+        paper_value="qualitative",
+        ours={"x": 1.0},
+        threshold={"x": 0.5},
+        holds=True,
+        directory=tmp_path,
+        **CHECK,
+    )
+    claims.record_claim(
+        2, "a", paper_value=1, ours=3, threshold=1, op=">", directory=tmp_path, **CHECK
+    )
     records = claims.load_records(tmp_path / "02.json")
     assert [r["claim"] for r in records] == ["b", "a"] and records[1]["ours"] == 3
 
 
 def test_failing_asserted_claim_raises_after_recording(tmp_path):
     with pytest.raises(AssertionError, match="does not hold"):
-        claims.record_claim(3, "big", paper_value=1, ours=0.1, threshold=0.5, op=">",
-                            directory=tmp_path, **CHECK)
+        claims.record_claim(
+            3,
+            "big",
+            paper_value=1,
+            ours=0.1,
+            threshold=0.5,
+            op=">",
+            directory=tmp_path,
+            **CHECK,
+        )
     assert claims.load_records(tmp_path / "03.json")[0]["holds"] is False
-    rec = claims.record_claim(3, "not reproduced", paper_value=1, ours=0.1, threshold=0.5, op=">",
-                              asserted=False, directory=tmp_path, **CHECK)
+    rec = claims.record_claim(
+        3,
+        "not reproduced",
+        paper_value=1,
+        ours=0.1,
+        threshold=0.5,
+        op=">",
+        asserted=False,
+        directory=tmp_path,
+        **CHECK,
+    )
     assert rec["holds"] is False and rec["asserted"] is False
 
 
-@pytest.mark.parametrize("kwargs,error", [
-    (dict(op="<", holds=True, **CHECK), "exactly one"),
-    (dict(**CHECK), "exactly one"),
-    (dict(op="==", **CHECK), "op must be"),
-    (dict(op="<", evidence="hunch"), "'evidence' must be one of"),
-    (dict(op="<", evidence="effect"), "needs a 'control'"),
-    (dict(op="<", threshold=float("inf"), **CHECK), "threshold must be finite"),
-])
+@pytest.mark.parametrize(
+    "kwargs,error",
+    [
+        (dict(op="<", holds=True, **CHECK), "exactly one"),
+        (dict(**CHECK), "exactly one"),
+        (dict(op="==", **CHECK), "op must be"),
+        (dict(op="<", evidence="hunch"), "'evidence' must be one of"),
+        (dict(op="<", evidence="effect"), "needs a 'control'"),
+        (dict(op="<", threshold=float("inf"), **CHECK), "threshold must be finite"),
+    ],
+)
 def test_record_claim_argument_errors(tmp_path, kwargs, error):
     kwargs = {"threshold": 2, **kwargs}
     with pytest.raises(ValueError, match=error):
@@ -175,20 +264,47 @@ def test_record_claim_argument_errors(tmp_path, kwargs, error):
 
 def test_record_claim_rejects_nan_and_non_numbers(tmp_path):
     with pytest.raises(ValueError, match="ours must be finite"):
-        claims.record_claim(1, "c", paper_value=0, ours=float("nan"), threshold=2, op="<",
-                            directory=tmp_path, **CHECK)
+        claims.record_claim(
+            1,
+            "c",
+            paper_value=0,
+            ours=float("nan"),
+            threshold=2,
+            op="<",
+            directory=tmp_path,
+            **CHECK,
+        )
     with pytest.raises(TypeError, match="ours must be a single number"):
-        claims.record_claim(1, "c", paper_value=0, ours={"a": 1}, threshold=2, op="<",
-                            directory=tmp_path, **CHECK)
+        claims.record_claim(
+            1,
+            "c",
+            paper_value=0,
+            ours={"a": 1},
+            threshold=2,
+            op="<",
+            directory=tmp_path,
+            **CHECK,
+        )
     with pytest.raises(TypeError, match="holds must be a bool"):
-        claims.record_claim(1, "c", paper_value=0, ours=1, threshold=2, holds=1,
-                            directory=tmp_path, **CHECK)
+        claims.record_claim(
+            1,
+            "c",
+            paper_value=0,
+            ours=1,
+            threshold=2,
+            holds=1,
+            directory=tmp_path,
+            **CHECK,
+        )
 
 
 def test_claims_path_and_chapter_of(tmp_path, monkeypatch):
     assert claims.claims_path(7, tmp_path) == tmp_path / "07.json"
     assert claims.claims_path("12", tmp_path) == tmp_path / "12.json"
-    assert claims.chapter_of("chapters/07-x.ipynb") == 7 and claims.chapter_of("x.ipynb") is None
+    assert (
+        claims.chapter_of("chapters/07-x.ipynb") == 7
+        and claims.chapter_of("x.ipynb") is None
+    )
     monkeypatch.setenv("COURSE_CLAIMS_DIR", str(tmp_path / "here"))
     assert claims.claims_dir() == tmp_path / "here"
     monkeypatch.delenv("COURSE_CLAIMS_DIR")
@@ -202,9 +318,13 @@ def test_short_formats_for_people():
 
 
 def test_claim_record_missing_keys_is_a_clear_error(tmp_path):
-    (tmp_path / "05.json").write_text(json.dumps({"chapter": 5, "claim": "x", "holds": True}))
-    with pytest.raises(ValueError,
-                       match="missing key\\(s\\) paper_value, ours, threshold, seed, evidence"):
+    (tmp_path / "05.json").write_text(
+        json.dumps({"chapter": 5, "claim": "x", "holds": True})
+    )
+    with pytest.raises(
+        ValueError,
+        match="missing key\\(s\\) paper_value, ours, threshold, seed, evidence",
+    ):
         claims.load_records(tmp_path / "05.json")
     (tmp_path / "06.json").write_text("{not json")
     with pytest.raises(ValueError, match="not valid JSON"):
@@ -212,14 +332,19 @@ def test_claim_record_missing_keys_is_a_clear_error(tmp_path):
     (tmp_path / "08.json").write_text("[]")
     with pytest.raises(ValueError, match="holds no claim record"):
         claims.load_records(tmp_path / "08.json")
-    good = {k: 1 for k in claims.REQUIRED_KEYS} | {"claim": "x", "holds": True,
-                                                    "evidence": "check"}
+    good = {k: 1 for k in claims.REQUIRED_KEYS} | {
+        "claim": "x",
+        "holds": True,
+        "evidence": "check",
+    }
     assert claims.validate_record(good) is good
-    for change, message in [({"holds": "yes"}, "'holds' must be true or false"),
-                            ({"asserted": 1}, "'asserted' must be true or false"),
-                            ({"chapter": True}, "'chapter' must be an integer"),
-                            ({"claim": "  "}, "'claim' must be a non-empty sentence"),
-                            ({"evidence": "effect"}, "needs a 'control'")]:
+    for change, message in [
+        ({"holds": "yes"}, "'holds' must be true or false"),
+        ({"asserted": 1}, "'asserted' must be true or false"),
+        ({"chapter": True}, "'chapter' must be an integer"),
+        ({"claim": "  "}, "'claim' must be a non-empty sentence"),
+        ({"evidence": "effect"}, "needs a 'control'"),
+    ]:
         with pytest.raises(ValueError, match=message):
             claims.validate_record(good | change)
 
@@ -227,10 +352,27 @@ def test_claim_record_missing_keys_is_a_clear_error(tmp_path):
 def test_scoreboard_prints_records(tmp_path, capsys):
     from coursetools.scoreboard import main
 
-    claims.record_claim(1, "Balance tracks TCE", paper_value=0.0, ours=0.002, threshold=0.01,
-                        op="<", directory=tmp_path, **CHECK)
-    claims.record_claim(2, "spread grows", paper_value=11.75, ours=1.2, threshold=1.5, op=">",
-                        asserted=False, directory=tmp_path, **CHECK)
+    claims.record_claim(
+        1,
+        "Balance tracks TCE",
+        paper_value=0.0,
+        ours=0.002,
+        threshold=0.01,
+        op="<",
+        directory=tmp_path,
+        **CHECK,
+    )
+    claims.record_claim(
+        2,
+        "spread grows",
+        paper_value=11.75,
+        ours=1.2,
+        threshold=1.5,
+        op=">",
+        asserted=False,
+        directory=tmp_path,
+        **CHECK,
+    )
     capsys.readouterr()
     assert main(str(tmp_path)) == 0
     out = capsys.readouterr().out
@@ -251,7 +393,9 @@ def test_progress_is_quiet_when_disabled(monkeypatch, capsys):
 
 def test_seeded_split_is_reproducible_and_respects_groups():
     tr, te = seeded_split(100, 0.2, seed=1)
-    assert len(te) == 20 and len(np.intersect1d(tr, te)) == 0 and len(tr) + len(te) == 100
+    assert (
+        len(te) == 20 and len(np.intersect1d(tr, te)) == 0 and len(tr) + len(te) == 100
+    )
     assert np.array_equal(te, seeded_split(100, 0.2, seed=1)[1])
     groups = np.repeat(np.arange(10), 5)
     tr, te = seeded_split(50, 0.3, seed=0, groups=groups)
@@ -267,8 +411,14 @@ def test_train_fits_a_line():
     x = torch.linspace(-1, 1, 64)[:, None]
     y = 3 * x + 1
     model = torch.nn.Linear(1, 1)
-    log = train(model, lambda m, b: ((m(b[0]) - b[1]) ** 2).mean(), lambda step: (x, y), steps=300, lr=0.05,
-                on_step=lambda step, m: {"w": m.weight.item()} if step % 100 == 0 else None)
+    log = train(
+        model,
+        lambda m, b: ((m(b[0]) - b[1]) ** 2).mean(),
+        lambda step: (x, y),
+        steps=300,
+        lr=0.05,
+        on_step=lambda step, m: {"w": m.weight.item()} if step % 100 == 0 else None,
+    )
     assert log.losses[-1] < 1e-3 < log.losses[0]
     assert [r["step"] for r in log.records] == [0, 100, 200]
 
@@ -276,4 +426,9 @@ def test_train_fits_a_line():
 def test_train_stops_on_nan():
     model = torch.nn.Linear(1, 1)
     with pytest.raises(FloatingPointError, match="step 0"):
-        train(model, lambda m, b: m(b).sum() * float("nan"), lambda s: torch.ones(1, 1), steps=3)
+        train(
+            model,
+            lambda m, b: m(b).sum() * float("nan"),
+            lambda s: torch.ones(1, 1),
+            steps=3,
+        )

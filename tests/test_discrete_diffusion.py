@@ -10,8 +10,9 @@ from scipy import stats
 
 from utils.discrete_diffusion import (
     ConditionalMLP, MarkovChainSource, all_sequences, ao_arm_bound, ao_arm_loss, brute_force_concrete_score,
-    chain_rule_nll, concrete_score, concrete_score_scalar, conditional_fn, exact_conditional_fn, expected_nfe,
-    lambda_dce_loss, log_linear_sigma_bar, mask_k_tokens, mask_tokens, model_conditional_fn, noisy_marginal,
+    BoundEstimate, SampleResult, chain_rule_nll, concrete_score, concrete_score_scalar, conditional_fn,
+    exact_conditional_fn, expected_nfe, lambda_dce_bound, lambda_dce_loss, network_conditionals,
+    oracle_nll_per_token, log_linear_sigma_bar, mask_k_tokens, mask_tokens, model_conditional_fn, noisy_marginal,
     reveal_probability, sample_absorbing, sticky_chain, stratified_mask_probs,
 )
 
@@ -289,3 +290,76 @@ def test_bad_sampler_and_bound_arguments_are_rejected(source):
         reveal_probability(5, 5)
     with pytest.raises(ValueError, match="at least 1"):
         expected_nfe(0, 16)
+
+
+# ---------------------------------------------------------------- Theorem 2: the two forms of the bound
+def test_lambda_dce_bound_agrees_with_the_ao_arm_form_with_exact_conditionals(source):
+    """Theorem 2: with every token masked at the final time the lambda-DCE and AO-ARM forms have the
+    same expectation, and with exact conditionals both equal the exact NLL."""
+    x0 = source.sample(1500, 8, gen(30))
+    cond = exact_conditional_fn(source)
+    lam = lambda_dce_bound(cond, x0, n_draws=8, generator=gen(31))
+    ao = ao_arm_bound(cond, x0, n_draws=8, generator=gen(32))
+    exact = -source.log_prob(x0)
+    diff = (lam.per_sequence - ao.per_sequence) / 8
+    se = float(diff.std()) / math.sqrt(len(diff))
+    assert abs(float(diff.mean())) < 4 * se
+    gap = (lam.per_sequence - exact) / 8
+    assert abs(float(gap.mean())) < 4 * float(gap.std()) / math.sqrt(len(gap))
+    # the control: a schedule that stops at 90% masked misses the most-masked part of the integral
+    early = lambda_dce_bound(cond, x0, n_draws=8, generator=gen(33), final_mask_prob=0.9)
+    low = (early.per_sequence - ao.per_sequence) / 8
+    assert float(low.mean()) < -8 * float(low.std()) / math.sqrt(len(low))
+
+
+def test_lambda_dce_bound_of_a_uniform_model_is_log_v_exactly():
+    """A model that predicts uniformly pays log V per masked token; the 1/lambda weight makes the
+    expected number of charged tokens L for every lambda, so each draw gives L log V on average."""
+    x0 = torch.zeros(4000, 6, dtype=torch.long)
+    uniform = conditional_fn(lambda x: torch.full((*x.shape, V), 1 / V, dtype=torch.float64), V)
+    bound = lambda_dce_bound(uniform, x0, n_draws=4, generator=gen(34))
+    assert isinstance(bound, BoundEstimate) and bound.length == 6
+    assert bound.per_token == pytest.approx(math.log(V), abs=4 * bound.stderr_per_token + 1e-3)
+    half = lambda_dce_bound(uniform, x0, n_draws=4, generator=gen(35), final_mask_prob=0.5)
+    assert half.per_token == pytest.approx(0.5 * math.log(V), abs=4 * half.stderr_per_token + 1e-3)
+
+
+def test_lambda_dce_bound_rejects_bad_arguments(source):
+    cond = exact_conditional_fn(source)
+    x0 = source.sample(4, 5, gen(36))
+    for bad in (0.0, 1.5, -0.1):
+        with pytest.raises(ValueError, match="final_mask_prob"):
+            lambda_dce_bound(cond, x0, final_mask_prob=bad)
+    with pytest.raises(ValueError, match="n_draws"):
+        lambda_dce_bound(cond, x0, n_draws=0)
+    with pytest.raises(ValueError, match="x0"):
+        lambda_dce_bound(cond, x0[0])
+
+
+def test_bound_estimate_summaries_are_per_token():
+    est = BoundEstimate(torch.tensor([8.0, 12.0, 10.0, 10.0], dtype=torch.float64), length=4)
+    assert est.per_token == 2.5
+    assert est.stderr_per_token == pytest.approx(float(torch.tensor([8.0, 12, 10, 10]).std()) / 2 / 4)
+
+
+def test_network_conditionals_are_the_exponentiated_network_output():
+    torch.manual_seed(0)
+    model = ConditionalMLP(length=5, vocab_size=V, hidden=16).train()
+    cond = network_conditionals(model)
+    x_t = torch.tensor([[0, 1, V, 2, V], [V, V, V, V, V]])
+    probs = cond(x_t)
+    assert not model.training and not probs.requires_grad
+    with torch.no_grad():
+        torch.testing.assert_close(probs, model(x_t).exp())
+    torch.testing.assert_close(probs.sum(-1), torch.ones(2, 5))
+
+
+def test_sample_result_mean_nfe_and_oracle_nll(source):
+    result = SampleResult(torch.zeros(3, 4, dtype=torch.long), torch.tensor([2, 3, 7]))
+    assert result.mean_nfe == 4.0
+    x = torch.tensor([[0, 0, 0, 0], [1, 1, 2, 2]])
+    expected = float(-source.log_prob(x).mean()) / 4
+    assert oracle_nll_per_token(source, x) == pytest.approx(expected, rel=1e-12)
+    # the chain's own samples score its entropy per token on average
+    samples = source.sample(20000, 8, gen(37))
+    assert oracle_nll_per_token(source, samples) == pytest.approx(source.entropy(8) / 8, abs=0.01)

@@ -8,9 +8,9 @@ run's id: each notebook runs once per test run, and the book test (tests/test_bo
 same executions instead of running every chapter a second time. An entry from an earlier run never
 stands in for a test: the id differs, so the notebook executes again.
 """
+
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
@@ -32,18 +32,23 @@ def check_claims(records: list[dict], notebook: str) -> None:
     asserted = [r for r in records if r.get("asserted", True)]
     assert any(r["evidence"] == "effect" for r in asserted), (
         f"{notebook} asserts no effect (CONTRIBUTING.md: every chapter asserts one, beside a "
-        "control)")
+        "control)"
+    )
     failing = [r["claim"] for r in asserted if not r["holds"]]
     assert not failing, f"{notebook}: asserted claim(s) do not hold: {failing}"
 
 
 @pytest.mark.notebook
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(ROOT)) for p in NOTEBOOKS])
+@pytest.mark.parametrize(
+    "path", NOTEBOOKS, ids=[str(p.relative_to(ROOT)) for p in NOTEBOOKS]
+)
 def test_notebook_runs(path: Path, record_property, testrun_uid):
     is_chapter = path.parent.name == "chapters"
     with tempfile.TemporaryDirectory() as scratch:
         folder = claims_dir() if is_chapter else Path(scratch)
-        result = execute_cached(path, seed=SEED, claims_dir=folder, threads=1, run_id=testrun_uid)
+        result = execute_cached(
+            path, seed=SEED, claims_dir=folder, threads=1, run_id=testrun_uid
+        )
         record_property("notebook", str(path.relative_to(ROOT)))
         record_property("notebook_seconds", round(result.seconds, 1))
         record_property("notebook_peak_mb", result.peak_mb)
@@ -51,7 +56,9 @@ def test_notebook_runs(path: Path, record_property, testrun_uid):
             pytest.fail(result.error, pytrace=False)
         record_file = claims_path(chapter_of(path), folder)
         if is_chapter:
-            assert record_file.exists(), f"{path.name} wrote no claim record to {record_file}"
+            assert record_file.exists(), (
+                f"{path.name} wrote no claim record to {record_file}"
+            )
         if record_file.exists():
             check_claims(load_records(record_file), path.name)
 
@@ -66,17 +73,29 @@ def test_claim_check_catches_failures():
         check_claims([{**good, "evidence": "check"}], "nb")
     with pytest.raises(AssertionError, match="do not hold"):
         check_claims([good, {**good, "claim": "y", "holds": False}], "nb")
-    check_claims([good, {**good, "claim": "y", "holds": False, "asserted": False}], "nb")
+    check_claims(
+        [good, {**good, "claim": "y", "holds": False, "asserted": False}], "nb"
+    )
 
 
 def test_executor_reports_failing_cell(tmp_path):
     """A notebook that raises is reported with its cell index, source and traceback."""
     import nbformat
 
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"),
-                                         nbformat.v4.new_code_cell("raise ValueError('boom here')")])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("x = 1"),
+            nbformat.v4.new_code_cell("raise ValueError('boom here')"),
+        ]
+    )
     path = tmp_path / "99-broken.ipynb"
     nbformat.write(nb, path)
-    result = execute_notebook(path, claims_dir=tmp_path / "claims", measure_memory=False)
+    result = execute_notebook(
+        path, claims_dir=tmp_path / "claims", measure_memory=False
+    )
     assert not result.ok and result.failed_cell == 1
-    assert "cell 1" in result.error and "boom here" in result.error and "ValueError" in result.error
+    assert (
+        "cell 1" in result.error
+        and "boom here" in result.error
+        and "ValueError" in result.error
+    )

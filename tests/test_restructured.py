@@ -86,6 +86,13 @@ def test_make_world_needs_a_generator():
         make_world(3, 3, 0)
 
 
+def test_world_by_hand():
+    w = World(city=np.array([2, 5]), job=np.array([0, 4]), n_values=6)
+    assert w.n_people == 2
+    assert [w.value(1, "city"), w.value(1, "job"), w.value(0, "job")] == [
+        "city5", "job4", "job0"]
+
+
 def test_value_rejects_unknown_relation_and_person(world):
     with pytest.raises(ValueError, match="relation"):
         world.value(0, "age")
@@ -320,7 +327,7 @@ def test_option_scores_read_the_last_prompt_position(world):
             return nn.functional.one_hot(tokens, len(tok)).float() * 9.0
 
     items = [
-        {"prompt": "a city1", "options": ["city1", "city2"], "answer": 0},
+        {"prompt": "a city1", "options": ["city2", "city1"], "answer": 1},
         {"prompt": "a is to city2", "options": ["city1", "city2"], "answer": 1},
     ]
     assert multiple_choice_accuracy(LastTokenEcho(), tok, items) == 1.0
@@ -372,13 +379,14 @@ def test_pretrain_lowers_loss_and_snapshots():
         steps=30,
         batch_size=8,
         lr=1e-2,
-        snapshot_at=[10],
+        snapshot_at=[10, 30],
     )
     after = next_token_loss(
         model, encode_for_lm(tok, build_corpus(w, "rst", 1, rng(1)))
     )
-    assert len(losses) == 30 and set(snaps) == {10}
-    assert float(after) < 0.6 * float(before)
+    assert len(losses) == 30 and set(snaps) == {10, 30}
+    assert torch.equal(snaps[30].head.weight, model.head.weight)  # a copy after the step
+    assert after.item() < 0.6 * before.item()
     assert not torch.equal(snaps[10].head.weight, model.head.weight)
     with pytest.raises(ValueError, match="steps"):
         pretrain(model, tok, ["a is"], steps=0)

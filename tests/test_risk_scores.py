@@ -6,10 +6,14 @@ import pytest
 import torch
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-from utils.risk_scores import (INCOME_TASK, auc_score, build_tokenizer, digits_to_risk,
-                               evaluate_risk_scores, instruction_tune, pretraining_corpus,
-                               prompt_tokens, render_prompt, risk_multiple_choice, risk_verbalized,
-                               sample_population, sharpen, true_risk, two_option_risk)
+from utils.risk_scores import (INCOME_TASK, SIDE_QUESTIONS, Feature, Population, RiskTask,
+                               SideQuestion, answer_key_loss, auc_score, build_tokenizer,
+                               calibration_slope, describe, digits_to_risk, evaluate_risk_scores,
+                               instruction_tune, pretraining_corpus, prompt_text, prompt_tokens,
+                               question_token, render_prompt, risk_multiple_choice,
+                               risk_verbalized, sample_population, sharpen,
+                               side_question_corpus, true_risk, true_risk_probit,
+                               tune_on_answers, two_option_risk)
 from utils.tiny_lm import TinyLM, TinyLMConfig
 
 TASK = INCOME_TASK
@@ -204,3 +208,182 @@ def test_evaluation_rejects_bad_input(y, r, match):
 def test_auc_needs_both_classes():
     with pytest.raises(ValueError, match="positive and one negative"):
         auc_score([1, 1, 1], [0.1, 0.2, 0.3])
+
+
+# ---------------------------------------------------------------------------- the task itself
+def test_task_definition_pins_its_values():
+    """The synthetic task: feature shares and effects as written, true risk = Phi(probit)."""
+    from scipy.stats import norm
+
+    assert isinstance(TASK, RiskTask) and TASK.n_features == 6
+    age = TASK.feature("age")
+    assert isinstance(age, Feature) and age.values[3] == "45-54" and age.effects[0] == -0.9
+    with pytest.raises(KeyError, match="no feature"):
+        TASK.feature("height")
+    with pytest.raises(ValueError, match="shares"):
+        Feature("x", ("a", "b"), ("is a", "is b"), (0.5, 0.6), (0.0, 0.0))
+    row = np.zeros((1, 6), dtype=int)          # youngest, no diploma, <20 h, service, male, married
+    # intercept + effects + interaction weight * z_edu * z_hours / (sd_edu * sd_hours)
+    edu, hours = TASK.feature("education"), TASK.feature("hours")
+    expected = (-0.3 - 0.9 - 0.6 - 1.0 - 0.6 + 0.15 + 0.2
+                + 0.25 * (-0.6) * (-1.0) / (np.std(edu.effects) * np.std(hours.effects)))
+    assert true_risk_probit(TASK, row)[0] == pytest.approx(expected, abs=1e-12)
+    assert true_risk(TASK, row)[0] == pytest.approx(norm.cdf(expected), abs=1e-12)
+
+
+def test_sampled_people_have_the_feature_shares_and_subsets_keep_rows():
+    pop = sample_population(TASK, 20_000, np.random.default_rng(5))
+    assert isinstance(pop, Population) and len(pop) == 20_000
+    shares = np.bincount(pop.X[:, TASK.features.index(TASK.feature("hours"))], minlength=5) / 20_000
+    np.testing.assert_allclose(shares, TASK.feature("hours").shares, atol=0.015)
+    sub = pop.subset(slice(10, 20))
+    assert len(sub) == 10 and np.array_equal(sub.y, pop.y[10:20])
+    with pytest.raises(ValueError, match="positive integer"):
+        sample_population(TASK, 0, np.random.default_rng(0))
+
+
+def test_describe_and_prompt_text_say_every_field(tokenizer):
+    row = np.array([2, 3, 2, 6, 1, 0])
+    assert describe(TASK, row) == ("The person is 35 to 44 years old. The person holds a bachelor's "
+                                   "degree. The person works 35 to 44 hours a week. The person has "
+                                   "a professional job. The person is a woman. The person is married.")
+    ids = prompt_tokens(TASK, tokenizer, row[None], "mc")[0]
+    assert prompt_text(tokenizer, ids) == ("age:35-44 education:bachelor hours:35-44 "
+                                           "occupation:professional sex:female marital:married "
+                                           "<ask:A=yes,B=no>")
+
+
+# ---------------------------------------------------------------------------- side questions
+def test_side_questions_have_definite_answers():
+    X = np.array([[0, 0, 0, 0, 0, 1], [3, 3, 2, 2, 1, 0], [5, 4, 4, 7, 0, 2]])
+    answers = {q.name: q.answers(TASK, X).tolist() for q in SIDE_QUESTIONS}
+    assert answers == {"age45+": [0, 1, 1], "degree": [0, 1, 1], "full-time": [0, 1, 1],
+                       "white-collar": [0, 1, 1], "woman": [0, 1, 0], "married": [0, 1, 0]}
+    bad = SideQuestion("tall", "age", ("200cm",), "Is this person tall?")
+    with pytest.raises(ValueError, match="not categories"):
+        bad.answers(TASK, X)
+
+
+def test_side_question_tokens_extend_the_vocabulary():
+    plain, side = build_tokenizer(TASK), build_tokenizer(TASK, SIDE_QUESTIONS)
+    assert len(side) == len(plain) + 2 * len(SIDE_QUESTIONS)
+    assert side.tokens[:len(plain)] == plain.tokens              # old ids are unchanged
+    q = SIDE_QUESTIONS[1]
+    assert question_token("mc", True, q) == "<ask:degree:A=yes,B=no>"
+    assert question_token("mc", False, q) == "<ask:degree:A=no,B=yes>"
+    assert question_token("num") == "<ask:probability>"
+    ids = prompt_tokens(TASK, side, np.zeros((2, 6), dtype=int), "mc", False, about=q)
+    assert ids[:, -1].tolist() == [side.id("<ask:degree:A=no,B=yes>")] * 2
+    with pytest.raises(ValueError, match="multiple-choice"):
+        question_token("num", True, q)
+
+
+def test_side_question_corpus_states_answers_with_the_given_error_rate(population):
+    tok = build_tokenizer(TASK, SIDE_QUESTIONS)
+    X = population.X
+    clean, weight = side_question_corpus(TASK, tok, X, SIDE_QUESTIONS, np.random.default_rng(6),
+                                         error_rate=0.0)
+    assert clean.shape == (len(X), TASK.n_features + 3) and weight.shape == (len(X), TASK.n_features + 2)
+    assert (clean[:, -1] == tok.pad_id).all() and weight[:, -1].sum() == 0 and weight[:, :-1].min() == 1
+    ask = {tok.id(question_token("mc", order, q)): (q, order)
+           for q in SIDE_QUESTIONS for order in (True, False)}
+    correct = []
+    for row, x in zip(clean.tolist(), X):
+        q, order = ask[row[TASK.n_features]]
+        yes = q.answers(TASK, x[None])[0] == 1
+        correct.append(tok.tokens[row[TASK.n_features + 1]] == ("A" if yes == order else "B"))
+    assert all(correct)
+    noisy, _ = side_question_corpus(TASK, tok, X, SIDE_QUESTIONS, np.random.default_rng(6),
+                                    error_rate=0.2)
+    flipped = (noisy[:, TASK.n_features + 1] != clean[:, TASK.n_features + 1]).float().mean()
+    assert abs(float(flipped) - 0.2) < 4 * np.sqrt(0.2 * 0.8 / len(X))  # same draws, 20% flipped
+    with pytest.raises(ValueError, match="error_rate"):
+        side_question_corpus(TASK, tok, X, SIDE_QUESTIONS, np.random.default_rng(0), error_rate=0.5)
+    with pytest.raises(ValueError, match="at least one"):
+        side_question_corpus(TASK, tok, X, (), np.random.default_rng(0))
+
+
+@pytest.fixture(scope="module")
+def side_model(population):
+    """A model briefly pretrained on income text and 20%-wrong side answers."""
+    from utils.tiny_lm import train_next_token
+
+    tok = build_tokenizer(TASK, SIDE_QUESTIONS)
+    rng = np.random.default_rng(7)
+    a, wa = pretraining_corpus(TASK, tok, population.subset(slice(0, 2000)),
+                               population.subset(slice(2000, 4000)), rng)
+    b, wb = side_question_corpus(TASK, tok, population.X, SIDE_QUESTIONS, rng, error_rate=0.2)
+    tokens, weight = torch.cat([a, b]), torch.cat([wa, wb])
+    torch.manual_seed(0)
+    m = TinyLM(TinyLMConfig(vocab_size=len(tok), max_len=tokens.shape[1]))
+    train_next_token(m, tokens, steps=200, batch_size=256, lr=3e-3, weight=weight, seed=0)
+    return m.eval(), tok, (tokens, weight)
+
+
+def _p_correct(model, tok, X, question):
+    logits = model(prompt_tokens(TASK, tok, X, "mc", True, question))[:, -1].detach()
+    p_yes = two_option_risk(logits, tok.id("A"), tok.id("B"))
+    answer = question.answers(TASK, X)
+    return np.where(answer == 1, p_yes, 1 - p_yes).mean()
+
+
+def test_tuning_on_correct_answers_makes_side_answers_certain(side_model, population):
+    model, tok, _ = side_model
+    X = population.X[:1000]
+    q = SIDE_QUESTIONS[0]
+    before = _p_correct(model, tok, X, q)
+    tuned = tune_on_answers(model, tok, TASK, X, SIDE_QUESTIONS, steps=40, lr=1e-3, seed=0)
+    noisy = tune_on_answers(model, tok, TASK, X, SIDE_QUESTIONS, steps=40, lr=1e-3, seed=0,
+                            label_noise=0.2)
+    assert _p_correct(model, tok, X, q) == before                     # the original is untouched
+    assert _p_correct(tuned, tok, X, q) > max(before, 0.9)
+    assert _p_correct(noisy, tok, X, q) < _p_correct(tuned, tok, X, q) - 0.05
+    assert not tuned.training
+
+
+def test_tune_on_answers_rejects_bad_arguments(side_model, population):
+    model, tok, (tokens, weight) = side_model
+    X = population.X[:10]
+    with pytest.raises(ValueError, match="steps"):
+        tune_on_answers(model, tok, TASK, X, SIDE_QUESTIONS, steps=0)
+    with pytest.raises(ValueError, match="label_noise"):
+        tune_on_answers(model, tok, TASK, X, SIDE_QUESTIONS, steps=1, label_noise=1.5)
+    with pytest.raises(ValueError, match="at least one"):
+        tune_on_answers(model, tok, TASK, X, (), steps=1)
+    with pytest.raises(ValueError, match="replay"):
+        tune_on_answers(model, tok, TASK, X, SIDE_QUESTIONS, steps=1,
+                        replay=(tokens, torch.ones(len(tokens), 3)))
+    replayed = tune_on_answers(model, tok, TASK, X, SIDE_QUESTIONS, steps=2,
+                               replay=(tokens, weight))
+    assert isinstance(replayed, TinyLM)
+
+
+def test_answer_key_loss_is_the_soft_cross_entropy(trained_model, tokenizer, population):
+    prompts = prompt_tokens(TASK, tokenizer, population.X[:8], "mc")
+    a, b = tokenizer.id("A"), tokenizer.id("B")
+    yes, no = torch.full((8,), a), torch.full((8,), b)
+    q = torch.linspace(0, 1, 8)
+    logp = torch.log_softmax(trained_model(prompts)[:, -1], -1).detach()
+    expected = -(q * logp[:, a] + (1 - q) * logp[:, b]).mean()
+    with torch.no_grad():
+        loss = answer_key_loss(trained_model, (prompts, yes, no, q))
+    assert float(loss) == pytest.approx(float(expected), rel=1e-6)
+
+
+# ---------------------------------------------------------------------------- calibration slope
+def test_calibration_slope_matches_scikit_learn_and_reads_temperature():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(8)
+    z = rng.normal(0, 1.5, 20_000)
+    y = (rng.random(20_000) < 1 / (1 + np.exp(-z))).astype(int)
+    sharp = 1 / (1 + np.exp(-z / 0.4))                   # logits 2.5x too large
+    ref = LogisticRegression(C=np.inf, tol=1e-10, max_iter=1000).fit(
+        np.log(sharp / (1 - sharp))[:, None], y).coef_[0, 0]
+    assert calibration_slope(y, sharp) == pytest.approx(ref, rel=1e-5)
+    assert calibration_slope(y, sharp) == pytest.approx(0.4, abs=0.03)
+    assert calibration_slope(y, 1 / (1 + np.exp(-z))) == pytest.approx(1.0, abs=0.06)
+    with pytest.raises(ValueError, match="both outcomes"):
+        calibration_slope([1, 1, 1], [0.2, 0.5, 0.7])
+    with pytest.raises(ValueError, match="not all equal"):
+        calibration_slope([0, 1, 1], [0.5, 0.5, 0.5])

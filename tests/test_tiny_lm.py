@@ -1,17 +1,32 @@
 """Unit tests of utils.tiny_lm, the course's shared tiny transformer language model."""
+
 from __future__ import annotations
 
 import pytest
 import torch
 
-from utils.tiny_lm import (TinyLM, TinyLMConfig, WordTokenizer, causal_mask, generate_greedy,
-                           next_token_loss, train_next_token)
-
+from utils.tiny_lm import (
+    TinyLM,
+    TinyLMConfig,
+    WordTokenizer,
+    causal_mask,
+    generate_greedy,
+    next_token_loss,
+    train_next_token,
+)
 
 
 def small_model(causal=True, seed=0, **kw) -> TinyLM:
     torch.manual_seed(seed)
-    config = dict(vocab_size=20, d_model=16, n_heads=2, n_layers=3, d_ff=32, max_len=12, causal=causal)
+    config = dict(
+        vocab_size=20,
+        d_model=16,
+        n_heads=2,
+        n_layers=3,
+        d_ff=32,
+        max_len=12,
+        causal=causal,
+    )
     config.update(kw)
     return TinyLM(TinyLMConfig(**config)).eval()
 
@@ -25,8 +40,9 @@ def tokens(B=4, T=9, V=20, seed=1) -> torch.Tensor:
 def test_block_matches_torch_encoder_layer(causal):
     """One block = nn.TransformerEncoderLayer(norm_first=True, gelu, no dropout) with the same weights."""
     torch.manual_seed(0)
-    reference = torch.nn.TransformerEncoderLayer(16, 4, 40, dropout=0.0, activation="gelu",
-                                                 norm_first=True, batch_first=True).eval()
+    reference = torch.nn.TransformerEncoderLayer(
+        16, 4, 40, dropout=0.0, activation="gelu", norm_first=True, batch_first=True
+    ).eval()
     # make LayerNorm and bias parameters non-trivial so a swapped or missing one is caught
     with torch.no_grad():
         for name, p in reference.named_parameters():
@@ -48,7 +64,9 @@ def test_block_differs_from_reference_without_the_mask():
     model = small_model()
     x = torch.randn(2, 6, 16)
     with torch.no_grad():
-        assert not torch.allclose(model.blocks[0](x, ~causal_mask(6)), model.blocks[0](x), atol=1e-4)
+        assert not torch.allclose(
+            model.blocks[0](x, ~causal_mask(6)), model.blocks[0](x), atol=1e-4
+        )
 
 
 # ------------------------------------------------------------------ causality and masking
@@ -56,11 +74,11 @@ def test_causal_model_ignores_later_tokens():
     model = small_model(causal=True)
     x = tokens()
     y = x.clone()
-    y[:, 5:] = (y[:, 5:] + 1) % 20                       # change tokens from position 5 on
+    y[:, 5:] = (y[:, 5:] + 1) % 20  # change tokens from position 5 on
     with torch.no_grad():
         a, b = model(x), model(y)
-    torch.testing.assert_close(a[:, :5], b[:, :5])      # earlier logits unchanged
-    assert not torch.allclose(a[:, 5:], b[:, 5:])       # later ones do change
+    torch.testing.assert_close(a[:, :5], b[:, :5])  # earlier logits unchanged
+    assert not torch.allclose(a[:, 5:], b[:, 5:])  # later ones do change
 
 
 def test_bidirectional_model_sees_later_tokens():
@@ -131,13 +149,16 @@ def test_forward_embeds_equals_forward_on_token_embeddings():
 
 
 # ------------------------------------------------------------------ bad input
-@pytest.mark.parametrize("bad, error", [
-    (torch.zeros(4, dtype=torch.long), ValueError),                 # not [B, T]
-    (torch.full((2, 3), 20, dtype=torch.long), ValueError),         # id outside vocabulary
-    (torch.zeros(2, 13, dtype=torch.long), ValueError),             # longer than max_len
-    (torch.zeros(2, 3), TypeError),                                 # floats, not ids
-    (torch.zeros(0, 3, dtype=torch.long), ValueError),              # empty
-])
+@pytest.mark.parametrize(
+    "bad, error",
+    [
+        (torch.zeros(4, dtype=torch.long), ValueError),  # not [B, T]
+        (torch.full((2, 3), 20, dtype=torch.long), ValueError),  # id outside vocabulary
+        (torch.zeros(2, 13, dtype=torch.long), ValueError),  # longer than max_len
+        (torch.zeros(2, 3), TypeError),  # floats, not ids
+        (torch.zeros(0, 3, dtype=torch.long), ValueError),  # empty
+    ],
+)
 def test_bad_tokens_raise(bad, error):
     with pytest.raises(error):
         small_model()(bad)
@@ -146,15 +167,15 @@ def test_bad_tokens_raise(bad, error):
 def test_bad_embeds_and_masks_raise():
     model = small_model()
     with pytest.raises(ValueError, match="shape"):
-        model.forward_embeds(torch.randn(2, 5, 8))                  # wrong width
+        model.forward_embeds(torch.randn(2, 5, 8))  # wrong width
     with pytest.raises(ValueError, match="ffn_keep"):
-        model(tokens(T=5), ffn_keep=torch.ones(2, 1, 5))            # wrong number of layers
+        model(tokens(T=5), ffn_keep=torch.ones(2, 1, 5))  # wrong number of layers
     with pytest.raises(ValueError, match="ffn_keep"):
-        model(tokens(B=4, T=5), ffn_keep=torch.ones(3, 2, 5))       # batch neither B nor 1
+        model(tokens(B=4, T=5), ffn_keep=torch.ones(3, 2, 5))  # batch neither B nor 1
     with pytest.raises(ValueError, match="0s and 1s"):
         model(tokens(T=5), ffn_keep=torch.full((3, 1, 5), 0.5))
     with pytest.raises(ValueError, match="pad_mask"):
-        model(tokens(T=5), pad_mask=torch.zeros(4, 5))              # not boolean
+        model(tokens(T=5), pad_mask=torch.zeros(4, 5))  # not boolean
 
 
 def test_bad_config_raises():
@@ -186,8 +207,10 @@ def test_training_learns_a_deterministic_sequence_and_greedy_decodes_it():
     """A counting corpus (t, t+1, t+2, ...) is learnt; greedy generation then continues it."""
     model = small_model(seed=0, vocab_size=12, n_layers=2)
     starts = torch.arange(12)[:, None]
-    corpus = (starts + torch.arange(6)[None, :]) % 12                   # [12, 6]
-    log = train_next_token(model, corpus.repeat(20, 1), steps=150, batch_size=64, lr=1e-2, seed=0)
+    corpus = (starts + torch.arange(6)[None, :]) % 12  # [12, 6]
+    log = train_next_token(
+        model, corpus.repeat(20, 1), steps=150, batch_size=64, lr=1e-2, seed=0
+    )
     assert log.losses[-1] < 0.1 * log.losses[0]
     out = generate_greedy(model, corpus[:, :2], n_new=3)
     assert out.shape == (12, 5)
@@ -220,7 +243,7 @@ def test_frozen_copy_is_a_fixed_reference():
     model.train()
     frozen = frozen_copy(model)
     assert not frozen.training and not any(p.requires_grad for p in frozen.parameters())
-    assert all(p.requires_grad for p in model.parameters())          # the original is untouched
+    assert all(p.requires_grad for p in model.parameters())  # the original is untouched
     x = tokens()
     with torch.no_grad():
         torch.testing.assert_close(frozen(x), model.eval()(x))

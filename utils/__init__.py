@@ -16,7 +16,15 @@ A notebook starts with::
     from utils import setup
     course = setup(chapter=1)      # seeds python/numpy/torch from COURSE_SEED, picks the device
 """
-from utils.core import seed_everything, get_seed, get_device, configure_threads, setup
-from utils.claims import record_claim
 
-__all__ = ["seed_everything", "get_seed", "get_device", "configure_threads", "setup", "record_claim"]
+from utils.claims import record_claim
+from utils.core import configure_threads, get_device, get_seed, seed_everything, setup
+
+__all__ = [
+    "seed_everything",
+    "get_seed",
+    "get_device",
+    "configure_threads",
+    "setup",
+    "record_claim",
+]

@@ -7,6 +7,7 @@
   read the explanation in the text.
 * :func:`expect_error` calls a function with bad input and shows the clear error it raises.
 """
+
 from __future__ import annotations
 
 import ast
@@ -25,7 +26,9 @@ def _as_numpy(value) -> np.ndarray:
     return np.asarray(value, dtype=float)
 
 
-def compare(label: str, ours, reference, *, atol: float = 1e-8, rtol: float = 1e-6) -> float:
+def compare(
+    label: str, ours, reference, *, atol: float = 1e-8, rtol: float = 1e-6
+) -> float:
     """Print and assert that ``ours`` matches ``reference`` elementwise.
 
     Passes when ``|ours - reference| <= atol + rtol * |reference|`` everywhere (numpy's
@@ -34,7 +37,9 @@ def compare(label: str, ours, reference, *, atol: float = 1e-8, rtol: float = 1e
     """
     a, b = _as_numpy(ours), _as_numpy(reference)
     if a.shape != b.shape:
-        raise AssertionError(f"{label}: shapes differ, ours {a.shape} vs reference {b.shape}")
+        raise AssertionError(
+            f"{label}: shapes differ, ours {a.shape} vs reference {b.shape}"
+        )
     if a.size == 0:
         raise AssertionError(f"{label}: nothing to compare (empty arrays)")
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
@@ -44,10 +49,14 @@ def compare(label: str, ours, reference, *, atol: float = 1e-8, rtol: float = 1e
     worst = float(diff.max())
     if (excess > 0).any():
         i = np.unravel_index(int(np.argmax(excess)), a.shape)
-        raise AssertionError(f"{label}: ours and reference differ by up to {worst:.3g} "
-                             f"(at index {tuple(int(k) for k in i)}: {float(a[i])!r} vs {float(b[i])!r}; "
-                             f"tolerance atol={atol:g}, rtol={rtol:g})")
-    print(f"{label}: max |difference| = {worst:.2g}  (tolerance atol={atol:g}, rtol={rtol:g}) ok")
+        raise AssertionError(
+            f"{label}: ours and reference differ by up to {worst:.3g} "
+            f"(at index {tuple(int(k) for k in i)}: {float(a[i])!r} vs {float(b[i])!r}; "
+            f"tolerance atol={atol:g}, rtol={rtol:g})"
+        )
+    print(
+        f"{label}: max |difference| = {worst:.2g}  (tolerance atol={atol:g}, rtol={rtol:g}) ok"
+    )
     return worst
 
 
@@ -55,12 +64,15 @@ def source_without_docstring(func) -> str:
     """The source of ``func`` (a function or class) with its docstring removed, dedented."""
     source = textwrap.dedent(inspect.getsource(func))
     node = ast.parse(source).body[0]
-    first = node.body[0] if getattr(node, "body", None) else None
-    if not (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
-            and isinstance(first.value.value, str)):
+    first = node.body[0]  # a def or a class always has a body
+    if not (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    ):
         return source
     lines = source.splitlines(keepends=True)
-    del lines[first.lineno - 1:first.end_lineno]
+    del lines[first.lineno - 1 : first.end_lineno]
     return "".join(lines)
 
 
@@ -79,8 +91,9 @@ def show_source(func) -> None:
         display(Code(code, language="python"))
 
 
-def expect_error(error: type[BaseException], func, *args, match: str | None = None,
-                 **kwargs) -> BaseException:
+def expect_error(
+    error: type[BaseException], func, *args, match: str | None = None, **kwargs
+) -> BaseException:
     """Call ``func(*args, **kwargs)``, expect ``error`` (whose message contains ``match``),
     print ``ErrorType: message`` and return the exception.
 
@@ -92,8 +105,12 @@ def expect_error(error: type[BaseException], func, *args, match: str | None = No
     except error as exc:
         message = str(exc)
         if match is not None and re.search(match, message) is None:
-            raise AssertionError(f"{type(exc).__name__} was raised but its message "
-                                 f"{message!r} does not match {match!r}") from exc
+            raise AssertionError(
+                f"{type(exc).__name__} was raised but its message "
+                f"{message!r} does not match {match!r}"
+            ) from exc
         print(f"{type(exc).__name__}: {message}")
         return exc
-    raise AssertionError(f"{getattr(func, '__name__', func)} raised no {error.__name__}")
+    raise AssertionError(
+        f"{getattr(func, '__name__', func)} raised no {error.__name__}"
+    )

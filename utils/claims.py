@@ -18,6 +18,7 @@ This module is the one owner of: the claims folder (:func:`claims_dir`), the rec
 (:func:`claims_path`), the verdict words (:func:`verdict`) and the short number format
 (:func:`short`).
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -30,8 +31,16 @@ import os
 from pathlib import Path
 
 CLAIMS_ENV = "COURSE_CLAIMS_DIR"
-REQUIRED_KEYS = ("chapter", "claim", "paper_value", "ours", "threshold", "holds", "seed",
-                 "evidence")
+REQUIRED_KEYS = (
+    "chapter",
+    "claim",
+    "paper_value",
+    "ours",
+    "threshold",
+    "holds",
+    "seed",
+    "evidence",
+)
 EVIDENCE = {
     "effect": "an effect that would not appear if the paper's idea were wrong",
     "check": "a consistency check shown to readers",
@@ -69,7 +78,8 @@ def _plain(value, what: str):
     """Turn numpy scalars/arrays and tuples into JSON values; reject NaN and unknown types."""
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
-    if hasattr(value, "tolist") and not isinstance(value, (list, tuple)):  # numpy / torch
+    # numpy and torch values
+    if hasattr(value, "tolist") and not isinstance(value, (list, tuple)):
         value = value.tolist()
     if isinstance(value, numbers.Integral):
         return int(value)
@@ -82,30 +92,41 @@ def _plain(value, what: str):
         return [_plain(v, what) for v in value]
     if isinstance(value, dict):
         return {str(k): _plain(v, what) for k, v in value.items()}
-    raise TypeError(f"{what} must be a number, string, list or dict, got {type(value).__name__}")
+    raise TypeError(
+        f"{what} must be a number, string, list or dict, got {type(value).__name__}"
+    )
 
 
 def validate_record(record: dict) -> dict:
     """Check one claim record and return it; ``ValueError`` names what is missing or wrong."""
     if not isinstance(record, dict):
-        raise ValueError(f"a claim record must be a JSON object, got {type(record).__name__}")
+        raise ValueError(
+            f"a claim record must be a JSON object, got {type(record).__name__}"
+        )
     missing = [k for k in REQUIRED_KEYS if k not in record]
     if missing:
-        raise ValueError(f"claim record is missing key(s) {', '.join(missing)}: {record!r}")
+        raise ValueError(
+            f"claim record is missing key(s) {', '.join(missing)}: {record!r}"
+        )
     if not isinstance(record["holds"], bool):
         raise ValueError(f"'holds' must be true or false, got {record['holds']!r}")
     if not isinstance(record.get("asserted", True), bool):
-        raise ValueError(f"'asserted' must be true or false, got {record['asserted']!r}")
+        raise ValueError(
+            f"'asserted' must be true or false, got {record['asserted']!r}"
+        )
     if not isinstance(record["chapter"], int) or isinstance(record["chapter"], bool):
         raise ValueError(f"'chapter' must be an integer, got {record['chapter']!r}")
     if not isinstance(record["claim"], str) or not record["claim"].strip():
         raise ValueError("'claim' must be a non-empty sentence")
     if record["evidence"] not in EVIDENCE:
-        raise ValueError(f"'evidence' must be one of {sorted(EVIDENCE)}, got "
-                         f"{record['evidence']!r}")
+        raise ValueError(
+            f"'evidence' must be one of {sorted(EVIDENCE)}, got {record['evidence']!r}"
+        )
     if record["evidence"] == "effect" and record.get("control") is None:
-        raise ValueError("an 'effect' claim needs a 'control': the same quantity for an arm "
-                         "that would pass if the paper's idea were wrong")
+        raise ValueError(
+            "an 'effect' claim needs a 'control': the same quantity for an arm "
+            "that would pass if the paper's idea were wrong"
+        )
     return record
 
 
@@ -138,7 +159,9 @@ def load_all(directory: Path | str | None = None) -> dict[int, list[dict]]:
 
 def _holds(ours, threshold, op, holds):
     if (holds is None) == (op is None):
-        raise ValueError("give exactly one of holds=<bool> or op='<', '<=', '>' or '>='")
+        raise ValueError(
+            "give exactly one of holds=<bool> or op='<', '<=', '>' or '>='"
+        )
     if op is None:
         if not isinstance(holds, bool) and type(holds).__name__ != "bool_":
             raise TypeError(f"holds must be a bool, got {type(holds).__name__}")
@@ -146,18 +169,36 @@ def _holds(ours, threshold, op, holds):
     if op not in COMPARISONS:
         raise ValueError(f"op must be one of {sorted(COMPARISONS)}, got {op!r}")
     for name, value in (("ours", ours), ("threshold", threshold)):
-        if isinstance(value, bool) or not (isinstance(value, numbers.Real) or hasattr(value, "item")):
-            raise TypeError(f"with op=..., {name} must be a single number, got {value!r}")
+        if isinstance(value, bool) or not (
+            isinstance(value, numbers.Real) or hasattr(value, "item")
+        ):
+            raise TypeError(
+                f"with op=..., {name} must be a single number, got {value!r}"
+            )
         if not math.isfinite(float(value)):
             raise ValueError(f"{name} must be finite, got {value}")
     return bool(COMPARISONS[op](float(ours), float(threshold)))
 
 
-def record_claim(chapter: int, claim: str, *, paper_value, ours, threshold, evidence: str,
-                 holds: bool | None = None, op: str | None = None, control=None,
-                 control_label: str | None = None, paper_typical=None, asserted: bool = True,
-                 seed: int | None = None, directory: Path | str | None = None,
-                 show: bool = True, **extra) -> dict:
+def record_claim(
+    chapter: int,
+    claim: str,
+    *,
+    paper_value,
+    ours,
+    threshold,
+    evidence: str,
+    holds: bool | None = None,
+    op: str | None = None,
+    control=None,
+    control_label: str | None = None,
+    paper_typical=None,
+    asserted: bool = True,
+    seed: int | None = None,
+    directory: Path | str | None = None,
+    show: bool = True,
+    **extra,
+) -> dict:
     """Record one claim of chapter ``chapter`` and show it as one compact box.
 
     ``paper_value`` is the paper's headline (its best case); ``paper_typical`` the typical value
@@ -192,16 +233,23 @@ def record_claim(chapter: int, claim: str, *, paper_value, ours, threshold, evid
 
     path = claims_path(chapter, directory)
     path.parent.mkdir(parents=True, exist_ok=True)
-    others = [r for r in (load_records(path) if path.exists() else [])
-              if r["claim"] != record["claim"]]
+    others = [
+        r
+        for r in (load_records(path) if path.exists() else [])
+        if r["claim"] != record["claim"]
+    ]
     records = others + [record]
-    path.write_text(json.dumps(records[0] if len(records) == 1 else records, indent=2) + "\n")
+    path.write_text(
+        json.dumps(records[0] if len(records) == 1 else records, indent=2) + "\n"
+    )
 
     if show:
         _display(ClaimBox(record))
     if asserted and not record["holds"]:
-        raise AssertionError(f"claim does not hold: {claim} (ours={short(record['ours'])}, "
-                             f"threshold={short(record['threshold'])})")
+        raise AssertionError(
+            f"claim does not hold: {claim} (ours={short(record['ours'])}, "
+            f"threshold={short(record['threshold'])})"
+        )
     return record
 
 
@@ -229,15 +277,23 @@ def _rows(record: dict) -> list[tuple[str, str]]:
     if record.get("control") is not None:
         label = record.get("control_label") or "control"
         rows.append((f"control ({label})", short(record["control"])))
-    rows.append(("threshold", f"{cmp} {short(record['threshold'])}" if cmp
-                 else short(record["threshold"])))
+    rows.append(
+        (
+            "threshold",
+            f"{cmp} {short(record['threshold'])}"
+            if cmp
+            else short(record["threshold"]),
+        )
+    )
     return rows
 
 
 def format_record(record: dict) -> str:
     """The claim as plain text lines (the fallback of the box; also used by the CLI)."""
-    head = (f"Claim {record['chapter']:02d} [{record['evidence']}] "
-            f"{verdict(record).upper()}: {record['claim']}")
+    head = (
+        f"Claim {record['chapter']:02d} [{record['evidence']}] "
+        f"{verdict(record).upper()}: {record['claim']}"
+    )
     width = max(len(k) for k, _ in _rows(record))
     lines = [f"  {k:<{width}}  {v}" for k, v in _rows(record)]
     return "\n".join([head, *lines, f"  (seed {record['seed']})"])
@@ -265,17 +321,21 @@ class ClaimBox:
         word = verdict(r)
         colour = {"holds": "#1a7f37", "fails": "#cf222e"}.get(word, "#9a6700")
         cell = 'style="padding:1px 8px 1px 0;vertical-align:top;text-align:left"'
-        rows = "".join(f"<tr><th {cell}>{html.escape(k)}</th><td {cell}>{html.escape(v)}</td></tr>"
-                       for k, v in _rows(r))
-        return (f'<div class="claim-box" style="border:1px solid {colour};border-left-width:6px;'
-                'border-radius:4px;padding:6px 10px;margin:6px 0;max-width:100%;'
-                'overflow-wrap:anywhere">'
-                f'<p style="margin:0 0 4px 0"><strong style="color:{colour}">'
-                f'{html.escape(word.upper())}</strong> · <em>{html.escape(r["evidence"])}</em> · '
-                f'{html.escape(r["claim"])}</p>'
-                f'<table style="border:none;margin:0;font-size:90%">{rows}</table>'
-                f'<p style="margin:4px 0 0 0;font-size:80%">chapter {r["chapter"]:02d}, '
-                f'seed {r["seed"]}</p></div>')
+        rows = "".join(
+            f"<tr><th {cell}>{html.escape(k)}</th><td {cell}>{html.escape(v)}</td></tr>"
+            for k, v in _rows(r)
+        )
+        return (
+            f'<div class="claim-box" style="border:1px solid {colour};border-left-width:6px;'
+            "border-radius:4px;padding:6px 10px;margin:6px 0;max-width:100%;"
+            'overflow-wrap:anywhere">'
+            f'<p style="margin:0 0 4px 0"><strong style="color:{colour}">'
+            f"{html.escape(word.upper())}</strong> · <em>{html.escape(r['evidence'])}</em> · "
+            f"{html.escape(r['claim'])}</p>"
+            f'<table style="border:none;margin:0;font-size:90%">{rows}</table>'
+            f'<p style="margin:4px 0 0 0;font-size:80%">chapter {r["chapter"]:02d}, '
+            f"seed {r['seed']}</p></div>"
+        )
 
 
 def _display(box: ClaimBox) -> None:

@@ -11,6 +11,7 @@ Environment variables read here (all optional):
 ``COURSE_DEVICE``
     force ``"cpu"`` (or ``"cuda"``); by default a GPU is used when one is present.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,8 +19,12 @@ import platform
 import random
 import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # annotations only: importing torch takes a second
+    import torch
 
 SEED_ENV = "COURSE_SEED"
 THREADS_ENV = "COURSE_THREADS"
@@ -31,7 +36,9 @@ def _parse_nonnegative_int(name: str, text: str) -> int:
     try:
         value = int(text.strip())
     except ValueError:
-        raise ValueError(f"{name} must be a non-negative integer, got {text!r}") from None
+        raise ValueError(
+            f"{name} must be a non-negative integer, got {text!r}"
+        ) from None
     if value < 0:
         raise ValueError(f"{name} must be a non-negative integer, got {text!r}")
     return value
@@ -62,9 +69,10 @@ def seed_everything(seed: int | None = None) -> int:
     seed = int(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
+    # torch is a course requirement, but keep the core importable without it
     try:
         import torch
-    except ImportError:  # torch is a course requirement, but keep the core importable without it
+    except ImportError:
         return seed
     torch.manual_seed(seed)
     if torch.cuda.is_available():
@@ -72,7 +80,7 @@ def seed_everything(seed: int | None = None) -> int:
     return seed
 
 
-def torch_generator(seed: int, stream: int = 0) -> "torch.Generator":
+def torch_generator(seed: int, stream: int = 0) -> torch.Generator:
     """A CPU ``torch.Generator`` for random stream ``stream`` of course seed ``seed``.
 
     Streams keep independent random choices apart (the data, the initialisation, the batches)
@@ -82,14 +90,18 @@ def torch_generator(seed: int, stream: int = 0) -> "torch.Generator":
     import torch
 
     for name, value in (("seed", seed), ("stream", stream)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, np.integer))
+            or value < 0
+        ):
             raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
     if stream >= 1000:
         raise ValueError(f"stream must be below 1000, got {stream}")
     return torch.Generator().manual_seed(1000 * int(seed) + int(stream))
 
 
-def get_device(prefer: str | None = None) -> "torch.device":
+def get_device(prefer: str | None = None) -> torch.device:
     """The torch device to use: a CUDA GPU when present, otherwise the CPU.
 
     ``prefer`` (or ``COURSE_DEVICE``) may force ``"cpu"`` or ``"cuda"``; asking for CUDA on a
@@ -134,11 +146,11 @@ class Course:
 
     chapter: int
     seed: int
-    device: "torch.device"
+    device: torch.device
     threads: int
     rng: np.random.Generator = field(repr=False)
 
-    def torch_generator(self, stream: int = 0) -> "torch.Generator":
+    def torch_generator(self, stream: int = 0) -> torch.Generator:
         """A torch generator for random stream ``stream`` of this course seed (see
         :func:`utils.core.torch_generator`)."""
         return torch_generator(self.seed, stream)
@@ -178,8 +190,15 @@ def setup(chapter: int, seed: int | None = None, style: bool = True) -> Course:
         from utils.plotting import use_course_style
 
         use_course_style()
-    course = Course(chapter=chapter, seed=seed, device=device, threads=threads,
-                    rng=np.random.default_rng(seed))
-    print(f"Chapter {chapter:02d} | seed {seed} (set COURSE_SEED to change) | device {device} "
-          f"| torch threads {threads} | python {sys.version.split()[0]}")
+    course = Course(
+        chapter=chapter,
+        seed=seed,
+        device=device,
+        threads=threads,
+        rng=np.random.default_rng(seed),
+    )
+    print(
+        f"Chapter {chapter:02d} | seed {seed} (set COURSE_SEED to change) | device {device} "
+        f"| torch threads {threads} | python {sys.version.split()[0]}"
+    )
     return course

@@ -1,10 +1,13 @@
 """Seeded data splits shared by the chapters."""
+
 from __future__ import annotations
 
 import numpy as np
 
 
-def seeded_split(n: int, test_frac: float = 0.25, seed: int = 0, groups=None) -> tuple[np.ndarray, np.ndarray]:
+def seeded_split(
+    n: int, test_frac: float = 0.25, seed: int = 0, groups=None
+) -> tuple[np.ndarray, np.ndarray]:
     """Indices ``(train, test)`` of a random split of ``n`` items, reproducible from ``seed``.
 
     With ``groups`` (one label per item) whole groups go to one side, so correlated items (all
@@ -21,7 +24,9 @@ def seeded_split(n: int, test_frac: float = 0.25, seed: int = 0, groups=None) ->
         return np.sort(order[n_test:]), np.sort(order[:n_test])
     groups = np.asarray(groups)
     if groups.shape != (n,):
-        raise ValueError(f"groups must have one label per item: shape {(n,)}, got {groups.shape}")
+        raise ValueError(
+            f"groups must have one label per item: shape {(n,)}, got {groups.shape}"
+        )
     unique = rng.permutation(np.unique(groups))
     if len(unique) < 2:
         raise ValueError("need at least 2 distinct groups to split by group")

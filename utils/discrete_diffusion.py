@@ -80,6 +80,8 @@ class MarkovChainSource:
     ``transition[a, b] = P(x^{i+1} = b | x^i = a)`` (rows sum to 1), ``initial[a] = P(x^1 = a)``.
     Everything the paper can only estimate is exact here: ``log_prob``, ``entropy`` and the clean-data
     conditionals ``p0(x^i | x^UM)`` that, by Theorem 1, the concrete score is made of.
+
+    Paper: course addition — a source whose exact conditionals p0(x^i | x^UM) are known.
     """
 
     def __init__(self, transition, initial):
@@ -172,7 +174,10 @@ class MarkovChainSource:
 
 def sticky_chain(vocab_size: int = 4, stay: float = 0.65) -> MarkovChainSource:
     """The chapter's fixed "sticky" chain: stay with probability ``stay``, else move to another
-    state with fixed unequal probabilities (nearer states likelier); uniform start. Deterministic."""
+    state with fixed unequal probabilities (nearer states likelier); uniform start. Deterministic.
+
+    Paper: course addition — the chapter's 4-state sticky chain.
+    """
     if vocab_size < 2:
         raise ValueError(f"vocab_size must be at least 2, got {vocab_size}")
     if not 0 < stay < 1:
@@ -191,12 +196,18 @@ def sticky_chain(vocab_size: int = 4, stay: float = 0.65) -> MarkovChainSource:
 # --------------------------------------------------------------------------------------------
 def log_linear_sigma_bar(t, eps: float = 1e-3) -> torch.Tensor:
     """The log-linear noise schedule ``sigma_bar(t) = -log(1 - (1 - eps) t)`` (SEDD's and RADD's default):
-    at time ``t`` each token is masked with probability ``(1 - eps) t``. ``t`` must lie in [0, 1]."""
+    at time ``t`` each token is masked with probability ``(1 - eps) t``. ``t`` must lie in [0, 1].
+
+    Paper: log-linear noise schedule sigma_bar(t) = -log(1 - (1 - eps) t), §4.1 (arXiv:2406.03736v4).
+    """
     t = torch.as_tensor(t, dtype=torch.float64)
     if not bool(torch.isfinite(t).all()) or bool((t < 0).any()) or bool((t > 1).any()):
         raise ValueError("t must lie in [0, 1]")
     if not 0 <= eps < 1:
         raise ValueError(f"eps must lie in [0, 1), got {eps}")
+    if eps == 0 and bool((t == 1).any()):
+        raise ValueError("t = 1 with eps = 0 gives sigma_bar = infinity (every token masked); "
+                         "use eps > 0 or t < 1")
     return -torch.log1p(-(1 - eps) * t)
 
 
@@ -206,6 +217,8 @@ def mask_tokens(x0: torch.Tensor, mask_prob, mask_id: int,
 
     ``mask_prob`` (a number or ``[B]``, in (0, 1]) is ``lambda = 1 - exp(-sigma_bar(t))`` for each row.
     Returns ``(x_t, masked)``, both ``[B, L]``: the noisy tokens and the boolean mask pattern.
+
+    Paper: absorbing forward process, masking each token with probability lambda, §2 (arXiv:2406.03736v4).
     """
     _check_tokens(x0, mask_id, allow_mask=False, name="x0")
     lam = _check_mask_prob(mask_prob, x0.shape[0]).to(torch.float32)
@@ -218,6 +231,8 @@ def mask_k_tokens(x0: torch.Tensor, k: torch.Tensor, mask_id: int,
     """Mask exactly ``k[b]`` positions of row ``b``, chosen uniformly at random (the AO-ARM view).
 
     ``k`` is ``[B]`` with values in ``1..L``. Returns ``(x_t, masked)``, both ``[B, L]``.
+
+    Paper: masking exactly k tokens, the AO-ARM form of Theorem 2 (Eq. 2.16) (arXiv:2406.03736v4).
     """
     _check_tokens(x0, mask_id, allow_mask=False, name="x0")
     B, L = x0.shape
@@ -236,6 +251,8 @@ def concrete_score_scalar(sigma_bar) -> torch.Tensor:
 
     It is the odds that a token is still clean at time ``t``. ``sigma_bar`` must be positive (at
     ``sigma_bar = 0`` nothing is masked and the ratio is undefined).
+
+    Paper: the time-only factor exp(-sigma_bar) / (1 - exp(-sigma_bar)), Theorem 1 (arXiv:2406.03736v4).
     """
     s = torch.as_tensor(sigma_bar, dtype=torch.float64)
     if not bool(torch.isfinite(s).all()) or bool((s <= 0).any()):
@@ -250,6 +267,8 @@ def concrete_score(conditionals: torch.Tensor, x_t: torch.Tensor, sigma_bar, mas
     ``[B, L]``, ``sigma_bar`` a number or ``[B]``. Returns ``[B, L, V]``: the ratio for changing a
     masked position ``i`` to token ``v``; zero at unmasked positions (the absorbing process never
     changes a clean token, so no ratio is needed there).
+
+    Paper: Theorem 1, the concrete score as scalar times clean conditional (arXiv:2406.03736v4).
     """
     _check_conditionals(conditionals, x_t, mask_id)
     scalar = concrete_score_scalar(sigma_bar)
@@ -270,7 +289,10 @@ def _check_conditionals(conditionals: torch.Tensor, x_t: torch.Tensor, mask_id: 
 
 
 def all_sequences(vocab_size: int, length: int) -> torch.Tensor:
-    """Every clean sequence, shape ``[V**L, L]`` (for brute-force checks; at most 100 000 rows)."""
+    """Every clean sequence, shape ``[V**L, L]`` (for brute-force checks; at most 100 000 rows).
+
+    Paper: course addition — enumeration for brute-force checks.
+    """
     if vocab_size ** length > MAX_BRUTE_FORCE_SEQUENCES:
         raise ValueError(f"{vocab_size}**{length} sequences are too many to enumerate "
                          f"(limit {MAX_BRUTE_FORCE_SEQUENCES}); use a shorter length")
@@ -282,6 +304,8 @@ def noisy_marginal(source: MarkovChainSource, x_t: torch.Tensor, sigma_bar: floa
 
     ``q_t`` keeps a token with probability ``exp(-sigma_bar)`` and masks it otherwise. ``x_t``: ``[B, L]``;
     returns ``[B]`` (float64). Exponential in ``L``: for checks on tiny cases only.
+
+    Paper: course addition — p_t(x_t) by enumeration, to check Theorem 1.
     """
     _check_tokens(x_t, source.vocab_size, allow_mask=True, name="x_t")
     if not sigma_bar > 0:
@@ -302,6 +326,8 @@ def brute_force_concrete_score(source: MarkovChainSource, x_t: torch.Tensor, sig
 
     Same layout as :func:`concrete_score`: ``[B, L, V]``, zero at unmasked positions. Used to check
     Theorem 1 numerically.
+
+    Paper: course addition — the concrete score by enumeration, to check Theorem 1.
     """
     base = noisy_marginal(source, x_t, sigma_bar)                          # [B]
     B, L = x_t.shape
@@ -326,6 +352,8 @@ class ConditionalMLP(nn.Module):
     Tokens (``0..V-1`` and the mask ``V``) are embedded, the ``L`` embeddings are concatenated, two
     hidden layers follow, and the output is ``L x V`` log-probabilities: for each position, the
     estimated ``log p0(x^i = v | x_t^UM)``. ``forward([B, L]) -> [B, L, V]``.
+
+    Paper: RADD's time-free network c_theta(x_t) (Eq. 3.3), as a small MLP (arXiv:2406.03736v4).
     """
 
     def __init__(self, length: int, vocab_size: int, embed_dim: int = 16, hidden: int = 256):
@@ -351,7 +379,10 @@ class ConditionalMLP(nn.Module):
 
 def network_conditionals(model: nn.Module) -> CondFn:
     """Wrap a network returning log-probabilities ``[B, L, V]`` as a conditional function
-    (probabilities, no gradient, eval mode): what the sampler and the bound consume."""
+    (probabilities, no gradient, eval mode): what the sampler and the bound consume.
+
+    Paper: c_theta's conditionals p(x^i | x^UM) as probabilities (Eq. 3.3) (arXiv:2406.03736v4).
+    """
     model.eval()
 
     @torch.no_grad()
@@ -364,6 +395,22 @@ def network_conditionals(model: nn.Module) -> CondFn:
 # --------------------------------------------------------------------------------------------
 # the losses and the likelihood bound (Theorem 2: diffusion bound = AO-ARM expected NLL)
 # --------------------------------------------------------------------------------------------
+def _check_log_probs(log_cond: torch.Tensor, masked: torch.Tensor, atol: float = 1e-3) -> None:
+    """``log_cond`` holds log-probabilities: no NaN, nothing above 0, and at every masked position
+    (the ones a loss reads) ``exp(log_cond)`` sums to 1 over the vocabulary (within ``atol``)."""
+    values = log_cond.detach()
+    if bool(torch.isnan(values).any()) or bool((values > atol).any()):
+        raise ValueError("log_cond must hold log-probabilities (<= 0, no NaN), got a largest "
+                         f"value {float(values.nan_to_num(nan=float('inf')).max())!r}; "
+                         "pass log_softmax(logits), not logits")
+    log_total = torch.logsumexp(values[masked].double(), dim=-1)
+    if log_total.numel() and not bool((log_total.abs() <= atol).all()):
+        worst = float(log_total[log_total.abs().argmax()].exp())
+        raise ValueError("log_cond must hold log-probabilities: exp(log_cond) must sum to 1 over "
+                         f"the vocabulary at each masked position, got a sum of {worst:.4g}; "
+                         "pass log_softmax(logits), not logits")
+
+
 def _masked_nll(log_cond: torch.Tensor, x0: torch.Tensor, masked: torch.Tensor) -> torch.Tensor:
     """``sum_{i masked} -log c(x0^i | x_t)`` per row, ``[B]``, with clear shape errors."""
     if log_cond.dim() != 3 or log_cond.shape[:2] != x0.shape:
@@ -373,6 +420,7 @@ def _masked_nll(log_cond: torch.Tensor, x0: torch.Tensor, masked: torch.Tensor) 
     if masked.shape != x0.shape or masked.dtype != torch.bool:
         raise ValueError(f"masked must be a boolean tensor of shape {tuple(x0.shape)}, "
                          f"got {tuple(masked.shape)} {masked.dtype}")
+    _check_log_probs(log_cond, masked)
     nll = -log_cond.gather(-1, x0.unsqueeze(-1)).squeeze(-1)               # [B, L]
     return torch.where(masked, nll, torch.zeros_like(nll)).sum(1)          # [B]
 
@@ -383,6 +431,8 @@ def lambda_dce_loss(log_cond: torch.Tensor, x0: torch.Tensor, masked: torch.Tens
     ``(1 / lambda) * sum_{i: x_t^i = mask} -log c_theta(x0^i | x_t)``, where ``x_t`` masked each token of
     ``x0`` with probability ``lambda`` (``mask_prob``, in (0, 1]). Averaged over ``lambda ~ U(0, 1)`` it
     is an upper bound on ``-log p_theta(x0)``. ``log_cond``: ``[B, L, V]``; ``x0``, ``masked``: ``[B, L]``.
+
+    Paper: lambda-DCE loss (Eq. 3.6), one Monte-Carlo term, Theorem 2 (arXiv:2406.03736v4).
     """
     lam = _check_mask_prob(mask_prob, x0.shape[0]).to(log_cond.dtype)
     return _masked_nll(log_cond, x0, masked) / lam
@@ -394,6 +444,8 @@ def ao_arm_loss(log_cond: torch.Tensor, x0: torch.Tensor, masked: torch.Tensor) 
     With ``k = |masked|`` drawn uniformly from ``1..L`` and the masked set uniform among sets of size ``k``:
     ``(L / k) * sum_{i masked} -log c_theta(x0^i | x0 unmasked)``; its mean is the expected NLL of an
     AO-ARM over uniformly random generation orders.
+
+    Paper: any-order autoregressive loss (Eq. 2.16), Theorem 2 (arXiv:2406.03736v4).
     """
     nll = _masked_nll(log_cond, x0, masked)                                # checks the shapes
     k = masked.sum(1)
@@ -404,7 +456,10 @@ def ao_arm_loss(log_cond: torch.Tensor, x0: torch.Tensor, masked: torch.Tensor) 
 
 def stratified_mask_probs(batch: int, generator: torch.Generator | None = None, floor: float = 1e-3) -> torch.Tensor:
     """``batch`` mask probabilities, one in each of ``batch`` equal slices of (0, 1], in random order,
-    clamped below at ``floor``: a low-variance sample of ``lambda ~ U(0, 1)`` for :func:`lambda_dce_loss`."""
+    clamped below at ``floor``: a low-variance sample of ``lambda ~ U(0, 1)`` for :func:`lambda_dce_loss`.
+
+    Paper: course addition — low-variance draws of lambda for Eq. 3.8.
+    """
     if batch < 1:
         raise ValueError(f"batch must be at least 1, got {batch}")
     u = (torch.arange(batch, dtype=torch.float64) + torch.rand(batch, generator=generator, dtype=torch.float64)) / batch
@@ -413,7 +468,10 @@ def stratified_mask_probs(batch: int, generator: torch.Generator | None = None, 
 
 @dataclass
 class BoundEstimate:
-    """A Monte-Carlo estimate of the NLL bound: per-sequence values (nats) and summaries per token."""
+    """A Monte-Carlo estimate of the NLL bound: per-sequence values (nats) and summaries per token.
+
+    Paper: course addition — holds a Monte-Carlo estimate of the NLL bound.
+    """
 
     per_sequence: torch.Tensor      # [B] mean over draws, nats per sequence
     length: int
@@ -436,6 +494,8 @@ def ao_arm_bound(cond_fn: CondFn, x0: torch.Tensor, n_draws: int = 8,
     ``(L / k) sum_{i masked} -log c(x0^i | x0 unmasked)`` (:func:`ao_arm_loss`). ``x0``: ``[B, L]``.
     With exact conditionals the expectation is exactly ``-log p0(x0)``; with a learned ``c_theta`` it is
     an upper bound on the model's NLL.
+
+    Paper: the bound in its AO-ARM form (Eq. 2.16), Theorem 2 (arXiv:2406.03736v4).
     """
     if n_draws < 1:
         raise ValueError(f"n_draws must be at least 1, got {n_draws}")
@@ -449,6 +509,40 @@ def ao_arm_bound(cond_fn: CondFn, x0: torch.Tensor, n_draws: int = 8,
         x_t, masked = mask_k_tokens(x0, k, vocab, generator)
         log_cond = torch.log(cond_fn(x_t).to(torch.float64).clamp_min(1e-300))
         total += ao_arm_loss(log_cond, x0, masked)
+    return BoundEstimate(total / n_draws, L)
+
+
+@torch.no_grad()
+def lambda_dce_bound(cond_fn: CondFn, x0: torch.Tensor, n_draws: int = 8,
+                     generator: torch.Generator | None = None,
+                     final_mask_prob: float = 1.0) -> BoundEstimate:
+    """Estimate the diffusion NLL bound of each sequence in its lambda-DCE form (Theorem 2).
+
+    For each of ``n_draws`` draws: a mask probability per sequence, stratified over
+    ``(0, final_mask_prob]`` (:func:`stratified_mask_probs`, scaled), masking, and the term
+    ``final_mask_prob * (1 / lambda) * sum_{i masked} -log c(x0^i | x_lambda)``
+    (:func:`lambda_dce_loss`), a Monte-Carlo estimate of the integral of the lambda-DCE loss over
+    ``lambda in (0, final_mask_prob]``. With ``final_mask_prob = 1`` (every token masked at the
+    final time, the theorem's condition) its expectation equals the AO-ARM form
+    (:func:`ao_arm_bound`); with a smaller value the schedule stops early and the integral misses
+    the most-masked part, so the two forms disagree. ``x0``: ``[B, L]``.
+
+    Paper: the bound in its lambda-DCE form (Eqs. 3.6, 3.8), Theorem 2 (arXiv:2406.03736v4).
+    """
+    if n_draws < 1:
+        raise ValueError(f"n_draws must be at least 1, got {n_draws}")
+    if not 0.0 < final_mask_prob <= 1.0:
+        raise ValueError(f"final_mask_prob must be in (0, 1], got {final_mask_prob!r}")
+    if not isinstance(x0, torch.Tensor) or x0.dim() != 2 or x0.numel() == 0:
+        raise ValueError("x0 must be a non-empty [B, L] tensor of tokens")
+    vocab = _infer_vocab(cond_fn)
+    B, L = x0.shape
+    total = torch.zeros(B, dtype=torch.float64)
+    for _ in range(n_draws):
+        lam = stratified_mask_probs(B, generator) * final_mask_prob              # [B]
+        x_t, masked = mask_tokens(x0, lam, vocab, generator)
+        log_cond = torch.log(cond_fn(x_t).to(torch.float64).clamp_min(1e-300))
+        total += final_mask_prob * lambda_dce_loss(log_cond, x0, masked, lam)
     return BoundEstimate(total / n_draws, L)
 
 
@@ -467,6 +561,8 @@ def chain_rule_nll(cond_fn: CondFn, x0: torch.Tensor, order) -> torch.Tensor:
     Start fully masked; for ``l = 1..L`` add ``-log c(x0^{order[l]} | x0^{order[<l]})`` and reveal that
     position. With exact conditionals this is ``-log p0(x0)`` for **every** order (the chain rule);
     Theorem 2's bound is its average over uniformly random orders. ``order`` is a permutation of ``0..L-1``.
+
+    Paper: AO-ARM likelihood along one generation order (Eq. 2.16) (arXiv:2406.03736v4).
     """
     vocab = _infer_vocab(cond_fn)
     _check_tokens(x0, vocab, allow_mask=False, name="x0")
@@ -485,7 +581,10 @@ def chain_rule_nll(cond_fn: CondFn, x0: torch.Tensor, order) -> torch.Tensor:
 
 def conditional_fn(fn: Callable[[torch.Tensor], torch.Tensor], vocab_size: int) -> CondFn:
     """Label a function ``x_t [B, L] -> probabilities [B, L, V]`` with its vocabulary size, and check
-    its output on every call (shape, probabilities in [0, 1] summing to 1)."""
+    its output on every call (shape, probabilities in [0, 1] summing to 1).
+
+    Paper: course addition — labels a conditional function with its vocabulary.
+    """
 
     def cond_fn(x_t: torch.Tensor) -> torch.Tensor:
         probs = fn(x_t)
@@ -501,12 +600,18 @@ def conditional_fn(fn: Callable[[torch.Tensor], torch.Tensor], vocab_size: int) 
 
 
 def exact_conditional_fn(source: MarkovChainSource) -> CondFn:
-    """The oracle conditional function of a :class:`MarkovChainSource` (forward-backward)."""
+    """The oracle conditional function of a :class:`MarkovChainSource` (forward-backward).
+
+    Paper: course addition — the source's exact conditionals as a cond_fn.
+    """
     return conditional_fn(source.conditionals, source.vocab_size)
 
 
 def model_conditional_fn(model: nn.Module, vocab_size: int) -> CondFn:
-    """The conditional function of a trained network (eval mode, no gradient)."""
+    """The conditional function of a trained network (eval mode, no gradient).
+
+    Paper: c_theta as a cond_fn for sampling and bounds (Eq. 3.3) (arXiv:2406.03736v4).
+    """
     return conditional_fn(network_conditionals(model), vocab_size)
 
 
@@ -515,7 +620,10 @@ def model_conditional_fn(model: nn.Module, vocab_size: int) -> CondFn:
 # --------------------------------------------------------------------------------------------
 @dataclass
 class SampleResult:
-    """Samples ``[n, L]`` and the number of network evaluations each sample needed, ``[n]``."""
+    """Samples ``[n, L]`` and the number of network evaluations each sample needed, ``[n]``.
+
+    Paper: course addition — samples with their network-evaluation counts.
+    """
 
     samples: torch.Tensor
     nfe: torch.Tensor
@@ -532,6 +640,8 @@ def reveal_probability(step: int, steps: int, eps: float = 0.0) -> float:
     ``(exp(-sigma_bar(s)) - exp(-sigma_bar(t))) / (1 - exp(-sigma_bar(t)))``. With the log-linear
     schedule and ``eps = 0`` this is exactly ``1 / (steps - step)``, so a token's reveal step is uniform
     over the ``steps`` steps; the last step reveals everything left.
+
+    Paper: Tweedie tau-leaping reveal probability, §3.2 and App. D (arXiv:2406.03736v4).
     """
     if steps < 1 or not 0 <= step < steps:
         raise ValueError(f"need 0 <= step < steps, got step={step}, steps={steps}")
@@ -559,6 +669,8 @@ def sample_absorbing(cond_fn: CondFn, n: int, length: int, steps: int, *, cache:
     tokens did not change in the previous step reuses its last output, and a fully revealed sample is not
     evaluated; a sample is then evaluated once per step in which it reveals something, so its ``nfe`` is
     the number of *occupied* steps (:func:`expected_nfe`).
+
+    Paper: sampling with the cache of §3.2 (Tweedie tau-leaping, App. I) (arXiv:2406.03736v4).
     """
     vocab = _infer_vocab(cond_fn)
     if n < 1 or length < 1 or steps < 1:
@@ -587,6 +699,8 @@ def expected_nfe(steps: int, length: int) -> float:
     Each of the ``L`` tokens is revealed in a step drawn uniformly from the ``N`` steps
     (:func:`reveal_probability`), and the cached sampler evaluates once per occupied step. This is the
     paper's E-NFE (e.g. about 647 for ``N = L = 1024``).
+
+    Paper: E-NFEs(n) = n (1 - (1 - 1/n)^l), Eq. 3.4 (arXiv:2406.03736v4).
     """
     if steps < 1 or length < 1:
         raise ValueError(f"steps and length must be at least 1, got {steps}, {length}")
@@ -595,5 +709,8 @@ def expected_nfe(steps: int, length: int) -> float:
 
 def oracle_nll_per_token(source: MarkovChainSource, samples: torch.Tensor) -> float:
     """Sample quality: the true chain's mean NLL per token of generated sequences (nats/token);
-    the chain's own samples score ``entropy(L) / L`` on average."""
+    the chain's own samples score ``entropy(L) / L`` on average.
+
+    Paper: course addition — sample quality under the known source.
+    """
     return float(-source.log_prob(samples).mean()) / samples.shape[1]

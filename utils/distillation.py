@@ -1,16 +1,18 @@
-"""Distribution Backtracking (DisBack) for one-step diffusion distillation, from scratch.
+"""Distribution Backtracking (DisBack) for one-step diffusion distillation.
 
-Chapter 14 of the course. Paper: Shengyuan Zhang, Ling Yang, Zejian Li, An Zhao, Chenye Meng,
-Changyuan Yang, Guang Yang, Zhiyuan Yang, Lingyun Sun (2025). Distribution Backtracking Builds A
-Faster Convergence Trajectory for Diffusion Distillation. ICLR 2025, arXiv:2408.15991v3.
-Official code: https://github.com/SYZhang0805/DisBack. This module is written from the paper's
-definitions (Algorithms 1 and 2); every public function names the part of the paper it
-implements in a ``Paper:`` line of its docstring.
+Chapter 14 of the course. Paper: Shengyuan Zhang, Ling Yang, Zejian Li, An Zhao, Chenye
+Meng, Changyuan Yang, Guang Yang, Zhiyuan Yang, Lingyun Sun (2025). Distribution
+Backtracking Builds A Faster Convergence Trajectory for Diffusion Distillation. ICLR
+2025, arXiv:2408.15991v3. Official code: https://github.com/SYZhang0805/DisBack. This
+module is written from the paper's definitions (Algorithms 1 and 2); every public
+function names the part of the paper it implements in a ``Paper:`` line of its
+docstring.
 
-The miniature: a 2-D ring of Gaussians (exact score known), a small ε-predicting teacher, a
-one-step student that starts as a copy of the teacher run once at a large noise level (as in the
-official code), score distillation with a "fake" score of the student, degradation recording
-and backtracking along the recorded checkpoints. Shapes: ``[N, 2]`` points, ``[N]`` noise levels.
+The miniature: a 2-D ring of Gaussians (exact score known), a small ε-predicting
+teacher, a one-step student that starts as a copy of the teacher run once at a large
+noise level (as in the official code), score distillation with a "fake" score of the
+student, degradation recording and backtracking along the recorded checkpoints. Shapes:
+``[N, 2]`` points, ``[N]`` noise levels.
 """
 from __future__ import annotations
 
@@ -23,10 +25,22 @@ from torch import nn
 
 from utils.validation import check_array, check_positive, check_positive_int
 
-__all__ = ["ring_mixture_sample", "ring_mixture_score", "ScoreMLP", "OneStepGenerator",
-           "sample_sigmas", "denoising_loss", "train_teacher", "geometric_steps",
-           "record_degradation", "backtracking_schedule", "distillation_direction",
-           "distill", "sliced_wasserstein", "eps_error"]
+__all__ = [
+    "ring_mixture_sample",
+    "ring_mixture_score",
+    "ScoreMLP",
+    "OneStepGenerator",
+    "sample_sigmas",
+    "denoising_loss",
+    "train_teacher",
+    "geometric_steps",
+    "record_degradation",
+    "backtracking_schedule",
+    "distillation_direction",
+    "distill",
+    "sliced_wasserstein",
+    "eps_error",
+]
 
 
 def _points(x, name: str) -> torch.Tensor:
@@ -53,8 +67,14 @@ def _ring_centres(k: int, radius: float) -> torch.Tensor:
     return radius * torch.stack([angles.cos(), angles.sin()], dim=1)  # [K, 2]
 
 
-def ring_mixture_sample(n: int, generator: torch.Generator, *, k: int = 8,
-                        radius: float = 2.0, std: float = 0.15) -> torch.Tensor:
+def ring_mixture_sample(
+    n: int,
+    generator: torch.Generator,
+    *,
+    k: int = 8,
+    radius: float = 2.0,
+    std: float = 0.15,
+) -> torch.Tensor:
     """``n`` exact samples [n, 2] of ``k`` equal Gaussians (std ``std``) on a circle.
 
     Paper: course addition — the 2-D stand-in for the paper's image data sets.
@@ -66,22 +86,23 @@ def ring_mixture_sample(n: int, generator: torch.Generator, *, k: int = 8,
     return _ring_centres(k, radius)[modes] + std * noise
 
 
-def ring_mixture_score(x, sigma, *, k: int = 8, radius: float = 2.0,
-                       std: float = 0.15) -> torch.Tensor:
+def ring_mixture_score(
+    x, sigma, *, k: int = 8, radius: float = 2.0, std: float = 0.15
+) -> torch.Tensor:
     """Exact score ∇ log p_σ(x) [N, 2] of the ring mixture blurred by N(0, σ² I).
 
-    Each component becomes N(c_j, (std² + σ²) I); the score is the responsibility-weighted
-    pull towards the centres, Σ_j r_j(x) (c_j − x) / (std² + σ²).
+    Each component becomes N(c_j, (std² + σ²) I); the score is the responsibility-
+    weighted pull towards the centres, Σ_j r_j(x) (c_j − x) / (std² + σ²).
     Paper: course addition — the exact score that measures the teacher's score mismatch.
     """
     x = _points(x, "x")
     s = _sigmas(sigma, len(x))
     k = check_positive_int(k, "k")
     radius, std = check_positive(radius, "radius"), check_positive(std, "std")
-    var = (std ** 2 + s ** 2)[:, None]  # [N, 1]
+    var = (std**2 + s**2)[:, None]  # [N, 1]
     centres = _ring_centres(k, radius)  # [K, 2]
     diff = centres[None, :, :] - x[:, None, :]  # [N, K, 2]
-    logits = -(diff ** 2).sum(-1) / (2 * var)  # [N, K]
+    logits = -(diff**2).sum(-1) / (2 * var)  # [N, K]
     resp = torch.softmax(logits, dim=1)
     return (resp[:, :, None] * diff).sum(1) / var  # [N, 2]
 
@@ -94,9 +115,14 @@ class ScoreMLP(nn.Module):
     Used as the teacher, the fake score and the checkpoints of the degradation path.
     """
 
-    def __init__(self, hidden: int = 96, depth: int = 3, generator: torch.Generator | None = None):
+    def __init__(
+        self, hidden: int = 96, depth: int = 3, generator: torch.Generator | None = None
+    ):
         super().__init__()
-        hidden, depth = check_positive_int(hidden, "hidden"), check_positive_int(depth, "depth")
+        hidden, depth = (
+            check_positive_int(hidden, "hidden"),
+            check_positive_int(depth, "depth"),
+        )
         layers, width = [], 3
         for _ in range(depth):
             layers += [nn.Linear(width, hidden), nn.SiLU()]
@@ -111,8 +137,10 @@ class ScoreMLP(nn.Module):
 
     def eps(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         """Predicted noise ε̂ [N, 2] at points x [N, 2] and noise levels sigma [N]."""
-        inp = torch.cat([x / torch.sqrt(1 + sigma[:, None] ** 2),
-                         torch.log(sigma)[:, None] / 4], dim=1)  # [N, 3]
+        inp = torch.cat(
+            [x / torch.sqrt(1 + sigma[:, None] ** 2), torch.log(sigma)[:, None] / 4],
+            dim=1,
+        )  # [N, 3]
         return self.net(inp)
 
     def score(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
@@ -124,18 +152,21 @@ class ScoreMLP(nn.Module):
 
 
 class OneStepGenerator(nn.Module):
-    """One-step student x = D(σ_g z; σ_g) = σ_g z − σ_g ε̂(σ_g z, σ_g), started from the teacher.
+    """One-step student x = D(σ_g z; σ_g) = σ_g z − σ_g ε̂(σ_g z, σ_g), started from
+    the teacher.
 
     Paper: the student generator G_stu of Algorithms 1-2 (arXiv:2408.15991v3).
 
-    As in the official code, the generator starts as a copy of the teacher evaluated once at a
-    single large noise level.
+    As in the official code, the generator starts as a copy of the teacher evaluated
+    once at a single large noise level.
     """
 
     def __init__(self, teacher: ScoreMLP, sigma_g: float = 3.0):
         super().__init__()
         if not isinstance(teacher, ScoreMLP):
-            raise ValueError(f"teacher must be a ScoreMLP, got {type(teacher).__name__}")
+            raise ValueError(
+                f"teacher must be a ScoreMLP, got {type(teacher).__name__}"
+            )
         self.sigma_g = check_positive(sigma_g, "sigma_g")
         self.net = copy.deepcopy(teacher)
         for p in self.net.parameters():
@@ -147,8 +178,9 @@ class OneStepGenerator(nn.Module):
         return xs - self.sigma_g * self.net.eps(xs, s)
 
 
-def sample_sigmas(n: int, generator: torch.Generator, lo: float = 0.02,
-                  hi: float = 3.0) -> torch.Tensor:
+def sample_sigmas(
+    n: int, generator: torch.Generator, lo: float = 0.02, hi: float = 3.0
+) -> torch.Tensor:
     """``n`` noise levels [n], log-uniform on [lo, hi].
 
     Paper: course addition — the noise-level distribution of the miniature's training.
@@ -161,36 +193,53 @@ def sample_sigmas(n: int, generator: torch.Generator, lo: float = 0.02,
     return torch.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
 
 
-def denoising_loss(model: ScoreMLP, x0: torch.Tensor, sigma: torch.Tensor,
-                   noise: torch.Tensor) -> torch.Tensor:
+def denoising_loss(
+    model: ScoreMLP, x0: torch.Tensor, sigma: torch.Tensor, noise: torch.Tensor
+) -> torch.Tensor:
     """Denoising score matching loss mean ‖ε̂(x0 + σ ε, σ) − ε‖² (a scalar tensor).
 
-    Paper: the denoising loss of Algorithm 1 and the fake-score update (arXiv:2408.15991v3).
+    Paper: denoising loss of Algorithm 1 and the fake-score update (arXiv:2408.15991v3).
 
     Also used to train the teacher.
     """
     if x0.shape != noise.shape or x0.dim() != 2 or len(sigma) != len(x0):
-        raise ValueError(f"x0 {tuple(x0.shape)}, noise {tuple(noise.shape)} and sigma "
-                         f"{tuple(sigma.shape)} must be [N, 2], [N, 2] and [N]")
+        raise ValueError(
+            f"x0 {tuple(x0.shape)}, noise {tuple(noise.shape)} and sigma "
+            f"{tuple(sigma.shape)} must be [N, 2], [N, 2] and [N]"
+        )
     xt = x0 + sigma[:, None] * noise
     return ((model.eps(xt, sigma) - noise) ** 2).sum(1).mean()
 
 
-def train_teacher(generator: torch.Generator, *, steps: int = 1500, batch: int = 512,
-                  lr: float = 2e-3, hidden: int = 96) -> ScoreMLP:
-    """Train the "pretrained" teacher by denoising score matching on the ring (Adam, cosine).
+def train_teacher(
+    generator: torch.Generator,
+    *,
+    steps: int = 1500,
+    batch: int = 512,
+    lr: float = 2e-3,
+    hidden: int = 96,
+) -> ScoreMLP:
+    """Train the "pretrained" teacher by denoising score matching on the ring (Adam,
+    cosine).
 
     Paper: course addition — stands in for the paper's pretrained EDM teacher.
     """
-    steps, batch = check_positive_int(steps, "steps"), check_positive_int(batch, "batch")
+    steps, batch = (
+        check_positive_int(steps, "steps"),
+        check_positive_int(batch, "batch"),
+    )
     lr = check_positive(lr, "lr")
     model = ScoreMLP(hidden=hidden, generator=generator)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     for _ in range(steps):
         x0 = ring_mixture_sample(batch, generator)
-        loss = denoising_loss(model, x0, sample_sigmas(batch, generator),
-                              torch.randn(batch, 2, generator=generator))
+        loss = denoising_loss(
+            model,
+            x0,
+            sample_sigmas(batch, generator),
+            torch.randn(batch, 2, generator=generator),
+        )
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -199,10 +248,13 @@ def train_teacher(generator: torch.Generator, *, steps: int = 1500, batch: int =
 
 
 def geometric_steps(total: int, n: int) -> list[int]:
-    """``n`` distinct checkpoint steps in 1..total, geometrically spaced, ending at ``total``.
+    """``n`` distinct checkpoint steps in 1..total, geometrically spaced, ending at
+    ``total``.
 
-    Paper: course addition — Algorithm 1 saves checkpoints at fixed intervals; in 2-D the copy
-    changes fastest at the start, so the miniature spaces them geometrically (dense early).
+    Paper: course addition — checkpoint spacing for the 2-D degradation path.
+
+    Algorithm 1 saves checkpoints at fixed intervals; in 2-D the copy changes fastest
+    at the start, so the miniature spaces them geometrically (dense early).
     """
     total, n = check_positive_int(total, "total"), check_positive_int(n, "n")
     if n > total:
@@ -218,13 +270,19 @@ def _frozen(model: ScoreMLP) -> ScoreMLP:
     return copy.deepcopy(model).requires_grad_(False)
 
 
-def record_degradation(teacher: ScoreMLP, student: OneStepGenerator, save_at, *,
-                       generator: torch.Generator, lr: float = 1e-3,
-                       batch: int = 512) -> list[ScoreMLP]:
+def record_degradation(
+    teacher: ScoreMLP,
+    student: OneStepGenerator,
+    save_at,
+    *,
+    generator: torch.Generator,
+    lr: float = 1e-3,
+    batch: int = 512,
+) -> list[ScoreMLP]:
     """Stage 1: fine-tune a teacher copy on the frozen initial student's samples.
 
-    Returns the degradation path [s'_0 = teacher, s'_1, ..., s'_N]: frozen copies saved after
-    each step count in ``save_at`` (increasing). The student is never updated.
+    Returns the degradation path [s'_0 = teacher, s'_1, ..., s'_N]: frozen copies saved
+    after each step count in ``save_at`` (increasing). The student is never updated.
     Paper: Algorithm 1, Degradation Recording (arXiv:2408.15991v3).
     """
     save_at = [check_positive_int(s, "save_at") for s in save_at]
@@ -237,8 +295,12 @@ def record_degradation(teacher: ScoreMLP, student: OneStepGenerator, save_at, *,
     for step in range(1, save_at[-1] + 1):
         with torch.no_grad():
             x0 = student(torch.randn(batch, 2, generator=generator))
-        loss = denoising_loss(model, x0, sample_sigmas(batch, generator),
-                              torch.randn(batch, 2, generator=generator))
+        loss = denoising_loss(
+            model,
+            x0,
+            sample_sigmas(batch, generator),
+            torch.randn(batch, 2, generator=generator),
+        )
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -251,11 +313,15 @@ def backtracking_schedule(n_path: int, iters: int, walk_fraction: float) -> np.n
     """Target index per generator iteration [iters]: N−1, ..., 1 over the walk, then 0.
 
     ``n_path`` = N + 1 models (teacher first). The walk spends ``walk_fraction`` of the
-    iterations, in equal shares per intermediate checkpoint; the teacher (index 0) is the
-    target for the rest. ``walk_fraction=0`` gives the plain method (always the teacher).
+    iterations, in equal shares per intermediate checkpoint; the teacher (index 0) is
+    the target for the rest. ``walk_fraction=0`` gives the plain method (always the
+    teacher).
     Paper: Algorithm 2, Distribution Backtracking, target schedule (arXiv:2408.15991v3).
     """
-    n_path, iters = check_positive_int(n_path, "n_path"), check_positive_int(iters, "iters")
+    n_path, iters = (
+        check_positive_int(n_path, "n_path"),
+        check_positive_int(iters, "iters"),
+    )
     if not 0 <= walk_fraction < 1:
         raise ValueError(f"walk_fraction must be in [0, 1), got {walk_fraction!r}")
     schedule = np.zeros(iters, dtype=int)
@@ -265,35 +331,41 @@ def backtracking_schedule(n_path: int, iters: int, walk_fraction: float) -> np.n
         return schedule
     share = max(walk // n_mid, 1)
     for j, target in enumerate(range(n_path - 2, 0, -1)):
-        schedule[j * share:(j + 1) * share] = target
+        schedule[j * share : (j + 1) * share] = target
     return schedule
 
 
-def distillation_direction(fake: ScoreMLP, target: ScoreMLP, xt: torch.Tensor,
-                           sigma: torch.Tensor) -> torch.Tensor:
+def distillation_direction(
+    fake: ScoreMLP, target: ScoreMLP, xt: torch.Tensor, sigma: torch.Tensor
+) -> torch.Tensor:
     """Per-sample update direction g = σ² (s_fake − s_target)(x_t, σ) [N, 2].
 
     The generator loss ½‖x0 − sg(x0 − g)‖² has gradient g·∂x0/∂η: the score-distillation
     gradient with weight w(σ) = σ². In ε form, g = σ (ε̂_target − ε̂_fake).
-    Paper: the score-distillation gradient of Algorithm 2's generator update (arXiv:2408.15991v3).
+    Paper: score-distillation gradient, Algorithm 2 generator step (arXiv:2408.15991v3).
     """
     if xt.dim() != 2 or xt.shape[1] != 2 or len(sigma) != len(xt):
-        raise ValueError(f"xt must be [N, 2] and sigma [N], got {tuple(xt.shape)} and "
-                         f"{tuple(sigma.shape)}")
+        raise ValueError(
+            f"xt must be [N, 2] and sigma [N], got {tuple(xt.shape)} and "
+            f"{tuple(sigma.shape)}"
+        )
     with torch.no_grad():
         return sigma[:, None] * (target.eps(xt, sigma) - fake.eps(xt, sigma))
 
 
 def sliced_wasserstein(x, y, directions) -> float:
-    """Sliced Wasserstein-1 distance: mean over unit directions [P, 2] of the 1-D W1 distance
-    between the projections of x [N, 2] and y [N, 2] (equal sizes: sorted differences).
+    """Sliced Wasserstein-1 distance: mean over unit directions [P, 2] of the 1-D W1
+    distance between the projections of x [N, 2] and y [N, 2] (equal sizes: sorted
+    differences).
 
-    Paper: course addition — the miniature's quality metric, standing in for the paper's FID.
+    Paper: course addition — the miniature's quality metric, in place of the FID.
     """
     x, y = _points(x, "x"), _points(y, "y")
     d = _points(directions, "directions")
     if len(x) != len(y):
-        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+        raise ValueError(
+            f"x and y must have the same length, got {len(x)} and {len(y)}"
+        )
     norms = d.norm(dim=1, keepdim=True)
     if (norms < 1e-12).any():
         raise ValueError("directions must be non-zero vectors")
@@ -304,14 +376,17 @@ def sliced_wasserstein(x, y, directions) -> float:
 
 
 def eps_error(model: ScoreMLP, x0, sigma: float, noise) -> float:
-    """Mean ‖ε̂(x_t, σ) − ε*(x_t, σ)‖² at x_t = x0 + σ·noise, where ε* = −σ·(exact score).
+    """Mean ‖ε̂(x_t, σ) − ε*(x_t, σ)‖² at x_t = x0 + σ·noise, where ε* = −σ·(exact
+    score).
 
     Paper: the score mismatch issue of the introduction, measured (arXiv:2408.15991v3).
     """
     x0, noise = _points(x0, "x0"), _points(noise, "noise")
     if x0.shape != noise.shape:
-        raise ValueError(f"x0 and noise must have the same shape, got {tuple(x0.shape)} and "
-                         f"{tuple(noise.shape)}")
+        raise ValueError(
+            f"x0 and noise must have the same shape, got {tuple(x0.shape)} and "
+            f"{tuple(noise.shape)}"
+        )
     s = _sigmas(sigma, len(x0))
     xt = x0 + s[:, None] * noise
     with torch.no_grad():
@@ -319,21 +394,34 @@ def eps_error(model: ScoreMLP, x0, sigma: float, noise) -> float:
         return float(((model.eps(xt, s) - truth) ** 2).sum(1).mean())
 
 
-def distill(student: OneStepGenerator, fake_init: ScoreMLP, path: list[ScoreMLP],
-            schedule, *, generator: torch.Generator, eval_z: torch.Tensor,
-            eval_data: torch.Tensor, directions: torch.Tensor, freeze_until: int = 0,
-            lr_g: float = 5e-5, lr_fake: float = 1e-3, batch: int = 256,
-            sigma_range: tuple[float, float] = (0.05, 3.0), log_every: int = 25,
-            snapshots=()) -> dict:
+def distill(
+    student: OneStepGenerator,
+    fake_init: ScoreMLP,
+    path: list[ScoreMLP],
+    schedule,
+    *,
+    generator: torch.Generator,
+    eval_z: torch.Tensor,
+    eval_data: torch.Tensor,
+    directions: torch.Tensor,
+    freeze_until: int = 0,
+    lr_g: float = 5e-5,
+    lr_fake: float = 1e-3,
+    batch: int = 256,
+    sigma_range: tuple[float, float] = (0.05, 3.0),
+    log_every: int = 25,
+    snapshots=(),
+) -> dict:
     """Stage 2 (and the plain method): alternate generator and fake-score updates.
 
     At iteration k the target score is ``path[schedule[k]]``; the fake score starts from
-    ``fake_init`` and follows the student by denoising score matching. Generator updates are
-    skipped while k < ``freeze_until`` (the "do-nothing walk" control). Works on a copy of
-    the student. Returns a dict of logged curves: ``iters``, ``sw`` (sliced Wasserstein to
-    ``eval_data``), ``fake_loss`` (the fake score's denoising loss on fresh student samples,
-    the score-mismatch measure), plus ``samples`` {iteration: [M, 2]} for ``snapshots``.
-    Paper: Algorithm 2, the alternating generator and fake-score updates (arXiv:2408.15991v3).
+    ``fake_init`` and follows the student by denoising score matching. Generator updates
+    are skipped while k < ``freeze_until`` (the "do-nothing walk" control). Works on a
+    copy of the student. Returns a dict of logged curves: ``iters``, ``sw`` (sliced
+    Wasserstein to ``eval_data``), ``fake_loss`` (the fake score's denoising loss on
+    fresh student samples, the score-mismatch measure), plus ``samples`` {iteration: [M,
+    2]} for ``snapshots``.
+    Paper: Algorithm 2, generator and fake-score updates (arXiv:2408.15991v3).
     """
     schedule = np.asarray(schedule)
     if schedule.ndim != 1 or len(schedule) == 0:
@@ -341,15 +429,19 @@ def distill(student: OneStepGenerator, fake_init: ScoreMLP, path: list[ScoreMLP]
     if schedule.min() < 0 or schedule.max() >= len(path):
         raise ValueError(f"schedule holds ids outside 0..{len(path) - 1}")
     lr_g, lr_fake = check_positive(lr_g, "lr_g"), check_positive(lr_fake, "lr_fake")
-    batch, log_every = check_positive_int(batch, "batch"), check_positive_int(log_every,
-                                                                              "log_every")
+    batch, log_every = (
+        check_positive_int(batch, "batch"),
+        check_positive_int(log_every, "log_every"),
+    )
     gen = copy.deepcopy(student)
     fake = copy.deepcopy(fake_init).requires_grad_(True)
     opt_g = torch.optim.Adam(gen.parameters(), lr=lr_g)
     opt_f = torch.optim.Adam(fake.parameters(), lr=lr_fake)
     lo, hi = sigma_range
     n_eval = len(eval_z)
-    probe_s = sample_sigmas(n_eval, generator, lo, hi)  # one fixed noise draw for the logs
+    probe_s = sample_sigmas(
+        n_eval, generator, lo, hi
+    )  # one fixed noise draw for the logs
     probe_e = torch.randn(n_eval, 2, generator=generator)
     out = {"iters": [], "sw": [], "fake_loss": [], "samples": {}}
     iters = len(schedule)
@@ -360,7 +452,9 @@ def distill(student: OneStepGenerator, fake_init: ScoreMLP, path: list[ScoreMLP]
                 if k % log_every == 0 or k == iters:
                     out["iters"].append(k)
                     out["sw"].append(sliced_wasserstein(xs, eval_data, directions))
-                    out["fake_loss"].append(float(denoising_loss(fake, xs, probe_s, probe_e)))
+                    out["fake_loss"].append(
+                        float(denoising_loss(fake, xs, probe_s, probe_e))
+                    )
                 if k in snapshots:
                     out["samples"][k] = xs.numpy()
         if k == iters:
@@ -376,8 +470,12 @@ def distill(student: OneStepGenerator, fake_init: ScoreMLP, path: list[ScoreMLP]
             opt_g.step()
         with torch.no_grad():  # fake-score update on fresh student samples
             x0 = gen(torch.randn(batch, 2, generator=generator))
-        loss_f = denoising_loss(fake, x0, sample_sigmas(batch, generator, lo, hi),
-                                torch.randn(batch, 2, generator=generator))
+        loss_f = denoising_loss(
+            fake,
+            x0,
+            sample_sigmas(batch, generator, lo, hi),
+            torch.randn(batch, 2, generator=generator),
+        )
         opt_f.zero_grad()
         loss_f.backward()
         opt_f.step()

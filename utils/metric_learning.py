@@ -1,19 +1,19 @@
 """Attention-based dynamic subspace learners (DSL): the paper's method, from scratch.
 
-Chapter 10 of the course. Paper: Sukesh Adiga Vasudeva, Jose Dolz, Herve Lombaert (2022).
-Attention-based Dynamic Subspace Learners for Medical Image Analysis. IEEE Journal of
-Biomedical and Health Informatics 26(9), arXiv:2206.09068. No official code is used here; the
-method builds on divide-and-conquer metric learning (Sanakoyeu et al., CVPR 2019) and the margin
-loss (Wu et al., ICCV 2017). Every public function names the part of the paper it implements in
-a ``Paper:`` line of its docstring.
+Chapter 10 of the course. The paper: Sukesh Adiga Vasudeva, Jose Dolz, Herve Lombaert
+(2022). Attention-based Dynamic Subspace Learners for Medical Image Analysis. IEEE
+Journal of Biomedical and Health Informatics 26(9), arXiv:2206.09068. No official code
+is used here; the method builds on divide-and-conquer metric learning (Sanakoyeu et al.,
+CVPR 2019) and the margin loss (Wu et al., ICCV 2017). Every public function names the
+part of the paper it implements in a ``Paper:`` line of its docstring.
 
 The pieces: a tiny CNN whose feature map is pooled with a spatial attention map
 (:class:`AttentionEmbedder`), an embedding of width D cut into K subspaces
 (:func:`split_subspaces`), one learner per K-means cluster of the data
-(:func:`assign_clusters`), the margin loss (:func:`margin_loss`), the rule that adds a learner
-when validation retrieval stops improving (:func:`should_add_learner`), and the two scores of
-the paper's tables, Recall@K (:func:`recall_at_k`) and clustering NMI (:func:`nmi`,
-:func:`nmi_kmeans`).
+(:func:`assign_clusters`), the margin loss (:func:`margin_loss`), the rule that adds a
+learner when validation retrieval stops improving (:func:`should_add_learner`), and the
+two scores of the paper's tables, Recall@K (:func:`recall_at_k`) and clustering NMI
+(:func:`nmi`, :func:`nmi_kmeans`).
 
 Shapes: N items, B batch, C channels, H x W image, D embedding width, K learners.
 """
@@ -26,14 +26,16 @@ from torch import nn
 from utils.validation import check_array, check_positive_int, check_same_length
 
 __all__ = ["render_fine_grained_digits", "split_seen_unseen", "margin_loss",
-           "split_subspaces", "assign_clusters", "random_clusters", "recall_at_k", "nmi",
-           "nmi_kmeans", "should_add_learner", "AttentionEmbedder", "embed",
+           "split_subspaces", "assign_clusters", "random_clusters", "recall_at_k",
+           "nmi",
+           "nmi_kmeans", "should_add_learner", "nearest_centroid", "specialisation_gap",
+           "AttentionEmbedder", "embed",
            "train_subspace_learners", "train_classifier"]
 
 TINTS = np.array([[1.0, 0.25, 0.25], [0.25, 1.0, 0.25], [0.25, 0.25, 1.0]])
 
 
-# ---------------------------------------------------------------- data (course addition)
+# ------------------------------------------------------------ data (course addition)
 
 def _check_labels(labels, name: str) -> np.ndarray:
     arr = np.asarray(labels)
@@ -45,15 +47,14 @@ def _check_labels(labels, name: str) -> np.ndarray:
 
 
 def render_fine_grained_digits(rng: np.random.Generator, copies: int = 2):
-    """Fine-grained classes from scikit-learn's digits: class = (digit, tint, thickness).
+    """Fine-grained classes from the digits: class = (digit, tint, thickness).
 
-    Each 8x8 digit is drawn ``copies`` times; every copy gets one of three RGB tints and thin
-    or thick strokes (a 3x3 dilation with probability 0.5). Returns ``X`` [N, 3, 8, 8] in
-    [0, 1], ``labels`` [N] (60 classes: digit * 6 + tint * 2 + thick) and a dict of the
-    attributes ``digit``, ``tint``, ``thick`` (each [N]).
+    Each 8x8 digit is drawn ``copies`` times; every copy gets one of three RGB tints and
+    thin or thick strokes (a 3x3 dilation with probability 0.5). Returns ``X`` [N, 3, 8,
+    8] in [0, 1], ``labels`` [N] (60 classes: digit * 6 + tint * 2 + thick) and a dict
+    of the attributes ``digit``, ``tint``, ``thick`` (each [N]).
 
-    Paper: course addition — a fine-grained image set with known attributes, standing in
-    for the paper's medical data sets (arXiv:2206.09068v1).
+    Paper: course addition — fine-grained images standing in for the medical data sets.
     """
     from sklearn.datasets import load_digits
 
@@ -75,12 +76,12 @@ def render_fine_grained_digits(rng: np.random.Generator, copies: int = 2):
 
 
 def split_seen_unseen(labels, rng: np.random.Generator, n_seen: int):
-    """Boolean mask [N] of items whose class is among ``n_seen`` classes drawn at random.
+    """Mask [N] of items whose class is among ``n_seen`` classes drawn at random.
 
-    Training uses the seen classes; retrieval and clustering are scored on the others, the
-    usual deep-metric-learning protocol.
+    Training uses the seen classes; retrieval and clustering are scored on the others,
+    the usual deep-metric-learning protocol.
 
-    Paper: course addition — held-out-class evaluation protocol (arXiv:2206.09068v1).
+    Paper: course addition — held-out-class evaluation protocol.
     """
     labels = _check_labels(labels, "labels")
     classes = np.unique(labels)
@@ -95,22 +96,25 @@ def split_seen_unseen(labels, rng: np.random.Generator, n_seen: int):
 # ---------------------------------------------------------------- the loss
 
 def margin_loss(emb, labels, beta, alpha: float = 0.2):
-    """Margin loss over all pairs of a batch, averaged over the pairs with a positive loss.
+    """Margin loss over all pairs of a batch, averaged over the active pairs.
 
-    For L2-normalised embeddings, distance ``d_ij`` and ``y_ij = +1`` (same class) or ``-1``:
-    ``l_ij = max(0, alpha + y_ij (d_ij - beta))``. ``emb`` [B, D] (normalised here),
-    ``labels`` [B], ``beta`` a scalar tensor (learnable boundary). Returns a scalar tensor
-    (0 when no pair is active).
+    For L2-normalised embeddings, distance ``d_ij`` and ``y_ij = +1`` (same class) or
+    ``-1``: ``l_ij = max(0, alpha + y_ij (d_ij - beta))``. ``emb`` [B, D] (normalised
+    here), ``labels`` [B], ``beta`` a scalar tensor (learnable boundary). Returns a
+    scalar tensor (0 when no pair is active).
 
-    Paper: margin loss of the subspace learners, §III-A, Eq. (1) (arXiv:2206.09068v1).
+    Paper: margin loss of each subspace learner, Method (arXiv:2206.09068v1).
     """
     if not torch.is_tensor(emb) or emb.ndim != 2:
-        raise ValueError(f"emb must be a 2-D tensor [B, D], got {getattr(emb, 'shape', emb)}")
+        shape = getattr(emb, "shape", emb)
+        raise ValueError(f"emb must be a 2-D tensor [B, D], got {shape}")
     if emb.shape[0] < 2:
-        raise ValueError(f"emb needs at least 2 rows to form a pair, got {emb.shape[0]}")
+        raise ValueError(f"emb needs at least 2 rows to form a pair, "
+                         f"got {emb.shape[0]}")
     labels = torch.as_tensor(labels)
     if labels.shape != (emb.shape[0],):
-        raise ValueError(f"labels must have shape [{emb.shape[0]}], got {tuple(labels.shape)}")
+        raise ValueError(f"labels must have shape [{emb.shape[0]}], "
+                         f"got {tuple(labels.shape)}")
     if alpha < 0:
         raise ValueError(f"alpha must be >= 0, got {alpha}")
     e = torch.nn.functional.normalize(emb, dim=1)
@@ -126,15 +130,14 @@ def margin_loss(emb, labels, beta, alpha: float = 0.2):
     return pair.sum() / active
 
 
-# ---------------------------------------------------------------- subspaces and clusters
+# ---------------------------------------------------------------- subspaces, clusters
 
 def split_subspaces(D: int, K: int) -> list:
     """Cut an embedding of width ``D`` into ``K`` contiguous slices of near-equal width.
 
     The first ``D % K`` slices are one wider. Learner k owns ``emb[:, slices[k]]``.
 
-    Paper: subspace learners share one embedding, split into K parts, §III-B
-    (arXiv:2206.09068v1).
+    Paper: K learners share one embedding cut into K parts, Method (arXiv:2206.09068v1).
     """
     D = check_positive_int(D, "D")
     K = check_positive_int(K, "K")
@@ -146,12 +149,11 @@ def split_subspaces(D: int, K: int) -> list:
 
 
 def assign_clusters(emb, K: int, seed: int = 0) -> np.ndarray:
-    """K-means on the L2-normalised embeddings [N, D]; returns the cluster id of each item [N].
+    """K-means on the L2-normalised embeddings [N, D]; the cluster id of each item [N].
 
     K = 1 gives all zeros. Each learner is then trained only on its cluster.
 
-    Paper: data split among the learners by clustering the embedding, §III-B
-    (arXiv:2206.09068v1).
+    Paper: data split among learners by K-means, Method (arXiv:2206.09068v1).
     """
     from sklearn.cluster import KMeans
 
@@ -166,9 +168,9 @@ def assign_clusters(emb, K: int, seed: int = 0) -> np.ndarray:
 
 
 def random_clusters(n: int, K: int, rng: np.random.Generator) -> np.ndarray:
-    """A random split of ``n`` items into ``K`` groups of near-equal size [n]: the control.
+    """A random split of ``n`` items into ``K`` near-equal groups [n]: the control.
 
-    Paper: course addition — control arm that keeps K learners but drops the clustering.
+    Paper: course addition — control that keeps K learners but drops the clustering.
     """
     n = check_positive_int(n, "n")
     K = check_positive_int(K, "K")
@@ -180,12 +182,13 @@ def random_clusters(n: int, K: int, rng: np.random.Generator) -> np.ndarray:
 # ---------------------------------------------------------------- scores
 
 def recall_at_k(emb, labels, ks=(1, 2, 4, 8)) -> dict:
-    """Recall@k: share of queries whose k nearest neighbours (cosine) hold a same-class item.
+    """Recall@k: share of queries whose k nearest neighbours (cosine) hold a same-class
+    item.
 
-    The query itself is excluded; ties in similarity go to the lower index. ``emb`` [N, D],
-    ``labels`` [N]. Returns ``{k: recall}``.
+    The query itself is excluded; ties in similarity go to the lower index. ``emb`` [N,
+    D], ``labels`` [N]. Returns ``{k: recall}``.
 
-    Paper: Recall@K of the retrieval tables, §IV-B (arXiv:2206.09068v1).
+    Paper: Recall@K of the retrieval tables, Experiments (arXiv:2206.09068v1).
     """
     emb = check_array(emb, "emb", ndim=2)
     labels = _check_labels(labels, "labels")
@@ -194,7 +197,8 @@ def recall_at_k(emb, labels, ks=(1, 2, 4, 8)) -> dict:
         raise ValueError("emb needs at least 2 items")
     ks = [check_positive_int(k, "ks") for k in ks]
     if max(ks) >= len(emb):
-        raise ValueError(f"ks must be below the number of items ({len(emb)}), got {max(ks)}")
+        raise ValueError(f"ks must be below the number of items ({len(emb)}), "
+                         f"got {max(ks)}")
     norms = np.linalg.norm(emb, axis=1, keepdims=True)
     if (norms == 0).any():
         raise ValueError("emb has an all-zero row; cosine similarity is undefined")
@@ -207,11 +211,11 @@ def recall_at_k(emb, labels, ks=(1, 2, 4, 8)) -> dict:
 
 
 def nmi(labels_true, labels_pred) -> float:
-    """Normalised mutual information ``2 I(Y; C) / (H(Y) + H(C))`` of two labellings [N].
+    """Normalised mutual information ``2 I(Y; C) / (H(Y) + H(C))`` of labellings [N].
 
     Returns 1.0 when both labellings have a single group (nothing to explain).
 
-    Paper: NMI of the clustering tables, §IV-B (arXiv:2206.09068v1).
+    Paper: NMI of the clustering tables, Experiments (arXiv:2206.09068v1).
     """
     y = _check_labels(labels_true, "labels_true")
     c = _check_labels(labels_pred, "labels_pred")
@@ -232,9 +236,9 @@ def nmi(labels_true, labels_pred) -> float:
 
 
 def nmi_kmeans(emb, labels, seed: int = 0) -> float:
-    """Cluster ``emb`` [N, D] with K-means (as many clusters as classes), then :func:`nmi`.
+    """K-means on ``emb`` [N, D] with one cluster per class, then :func:`nmi`.
 
-    Paper: clustering evaluation, §IV-B (arXiv:2206.09068v1).
+    Paper: clustering evaluation, Experiments (arXiv:2206.09068v1).
     """
     labels = _check_labels(labels, "labels")
     emb = check_array(emb, "emb", ndim=2)
@@ -244,16 +248,72 @@ def nmi_kmeans(emb, labels, seed: int = 0) -> float:
                else np.zeros(len(labels), dtype=int))
 
 
+def nearest_centroid(emb, reference, groups) -> np.ndarray:
+    """Group of the nearest group centroid (cosine) for each row of ``emb`` [N, D].
+
+    ``reference`` [M, D] with ``groups`` [M] define the centroids: how a test image is
+    sent to the learner whose training cluster it resembles most.
+
+    Paper: course addition — routes unseen images to a learner's cluster.
+    """
+    emb = check_array(emb, "emb", ndim=2)
+    reference = check_array(reference, "reference", ndim=2)
+    groups = _check_labels(groups, "groups")
+    check_same_length(reference=reference, groups=groups)
+    if emb.shape[1] != reference.shape[1]:
+        raise ValueError(f"emb and reference must have the same width, got "
+                         f"{emb.shape[1]} and {reference.shape[1]}")
+    ids = np.unique(groups)
+    centres = np.stack([reference[groups == g].mean(0) for g in ids])   # [G, D]
+    centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
+    e = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+    return ids[np.argmax(e @ centres.T, axis=1)]
+
+
+def specialisation_gap(emb, labels, groups, slices) -> float:
+    """How much better each learner's slice retrieves its own group than other slices.
+
+    For the queries of group g (an id in ``range(len(slices))``), Recall@1 among all
+    items using slice g, minus the mean Recall@1 of the same queries using every other
+    slice; averaged over the groups that have queries. ``emb`` [N, D], ``labels`` [N],
+    ``groups`` [N]. Near 0 when the learners are interchangeable (a random split of the
+    data).
+
+    Paper: premise that each learner specialises, Method (arXiv:2206.09068v1).
+    """
+    emb = check_array(emb, "emb", ndim=2)
+    labels = _check_labels(labels, "labels")
+    groups = _check_labels(groups, "groups")
+    check_same_length(emb=emb, labels=labels, groups=groups)
+    if len(slices) < 2:
+        raise ValueError(f"slices must hold at least 2 learners, got {len(slices)}")
+    if groups.min() < 0 or groups.max() >= len(slices):
+        raise ValueError(f"groups must be learner ids in [0, {len(slices) - 1}]")
+    hits = []                                                       # [K] of [N]
+    for part in slices:
+        e = emb[:, part]
+        e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+        sim = e @ e.T
+        np.fill_diagonal(sim, -np.inf)
+        hits.append(labels[np.argmax(sim, axis=1)] == labels)
+    hits = np.array(hits, dtype=float)                              # [K, N]
+    gaps = []
+    for g in np.unique(groups):
+        rows = hits[:, groups == g].mean(axis=1)                    # [K]
+        gaps.append(rows[g] - np.delete(rows, g).mean())
+    return float(np.mean(gaps))
+
+
 # ---------------------------------------------------------------- the dynamic rule
 
 def should_add_learner(history, patience: int = 3, tol: float = 0.0) -> bool:
-    """True when the last ``patience`` validation scores all failed to beat the best before.
+    """True when the last ``patience`` validation scores all failed to beat the best
+    before.
 
-    ``history`` [T] holds the monitored score since the last learner was added. A score counts
-    as progress only if it exceeds the earlier best by more than ``tol``.
+    ``history`` [T] holds the monitored score since the last learner was added. A score
+    counts as progress only if it exceeds the earlier best by more than ``tol``.
 
-    Paper: dynamic learners, a new learner is added when performance stops improving,
-    §III-C (arXiv:2206.09068v1).
+    Paper: dynamic learners, add one when progress stalls, Method (arXiv:2206.09068v1).
     """
     patience = check_positive_int(patience, "patience")
     if tol < 0:
@@ -273,14 +333,13 @@ def should_add_learner(history, patience: int = 3, tol: float = 0.0) -> bool:
 
 class AttentionEmbedder(nn.Module):
 
-    """Tiny CNN: two 3x3 convolutions, a spatial attention map, weighted pooling, a head.
+    """Tiny CNN: two 3x3 convolutions, spatial attention, weighted pooling, a head.
 
     ``forward(x)`` maps ``x`` [B, C, H, W] to embeddings [B, D]; with
     ``return_attention=True`` it also returns the map [B, H, W] in [0, 1].
     ``attention=False`` pools uniformly (the control).
 
-    Paper: embedding network with the attention module, §III-D, Fig. 2
-    (arXiv:2206.09068v1).
+    Paper: embedding network with its attention module, Method (arXiv:2206.09068v1).
     """
 
     def __init__(self, D: int = 128, in_ch: int = 3, attention: bool = True):
@@ -310,8 +369,7 @@ class AttentionEmbedder(nn.Module):
 def embed(model, X, batch: int = 512) -> np.ndarray:
     """L2-normalised embeddings [N, D] of images ``X`` [N, C, H, W], without gradients.
 
-    Paper: retrieval uses the full concatenated, normalised embedding, §III-B
-    (arXiv:2206.09068v1).
+    Paper: retrieval on the full normalised embedding, Method (arXiv:2206.09068v1).
     """
     X = check_array(X, "X", ndim=4)
     model.eval()
@@ -326,26 +384,31 @@ def embed(model, X, batch: int = 512) -> np.ndarray:
 
 def _batches(idx: np.ndarray, size: int, rng: np.random.Generator):
     idx = rng.permutation(idx)
-    return [idx[i:i + size] for i in range(0, len(idx), size) if len(idx[i:i + size]) >= 2]
+    return [idx[i:i + size] for i in range(0, len(idx), size) if len(idx[i:i + size]) >=
+    2]
 
 
 def train_subspace_learners(X, y, X_val, y_val, *, K: int = 1, dynamic: bool = False,
                             partition: str = "cluster", D: int = 128, K_max: int = 6,
-                            patience: int = 3, epochs: int = 22, finetune_epochs: int = 6,
-                            recluster_every: int = 4, batch_size: int = 64, lr: float = 2e-3,
-                            alpha: float = 0.2, attention: bool = True, seed: int = 0):
+                            patience: int = 3, epochs: int = 22,
+                            finetune_epochs: int = 6,
+                            recluster_every: int = 4, warmup_epochs: int = 0,
+                            batch_size: int = 64, lr: float = 2e-3, alpha: float = 0.2,
+                            attention: bool = True, seed: int = 0):
     """Train K subspace learners on one embedding (divide and conquer), or grow K (DSL).
 
-    Every ``recluster_every`` epochs the training set is split into K groups (K-means on the
-    current embedding when ``partition="cluster"``, at random when ``"random"``: the
-    control); learner k sees only group k and its loss uses only its slice of the embedding,
-    with its own boundary beta_k. With ``dynamic=True`` training starts at K = 1 and adds a
-    learner when :func:`should_add_learner` fires on validation Recall@1 (at most
-    ``K_max``). Finally all data fine-tune the whole embedding. Returns ``(model, history)``;
-    history holds per epoch ``K`` and ``val_r1`` and the final ``clusters`` [N].
+    Every ``recluster_every`` epochs the training set is split into K groups (K-means on
+    the current embedding when ``partition="cluster"``, at random when ``"random"``: the
+    control); learner k sees only group k and its loss uses only its slice of the
+    embedding, with its own boundary beta_k. With ``dynamic=True`` training starts at K
+    = 1 and adds a learner when :func:`should_add_learner` fires on validation Recall@1
+    (at most ``K_max``). With ``warmup_epochs`` > 0 a fixed-K run trains one learner
+    first, so that its first clustering sees a trained embedding (the paper starts from
+    a pretrained backbone). Finally all data fine-tune the whole embedding. Returns
+    ``(model, history)``; history holds per epoch ``K`` and ``val_r1`` and the final
+    ``clusters`` [N].
 
-    Paper: Algorithm of §III-B/§III-C, training with dynamic subspace learners
-    (arXiv:2206.09068v1).
+    Paper: training with (dynamic) subspace learners, Method (arXiv:2206.09068v1).
     """
     X = check_array(X, "X", ndim=4)
     X_val = check_array(X_val, "X_val", ndim=4)
@@ -365,7 +428,7 @@ def train_subspace_learners(X, y, X_val, y_val, *, K: int = 1, dynamic: bool = F
     betas = torch.nn.Parameter(torch.full((max(K, K_max) if dynamic else K,), 1.2))
     opt = torch.optim.Adam([*model.parameters(), betas], lr=lr)
     Xt, yt = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y)
-    K_now = 1 if dynamic else K
+    K_now = 1 if dynamic or warmup_epochs > 0 else K
     history = {"epoch": [], "K": [], "val_r1": [], "added_at": []}
     since_added: list[float] = []
     clusters = np.zeros(len(X), dtype=int)
@@ -383,7 +446,9 @@ def train_subspace_learners(X, y, X_val, y_val, *, K: int = 1, dynamic: bool = F
         opt.step()
 
     for epoch in range(epochs):
-        if epoch % recluster_every == 0:
+        if not dynamic and epoch == warmup_epochs:
+            K_now = K                       # warm-up over: split into K groups now
+        if epoch % recluster_every == 0 or (not dynamic and epoch == warmup_epochs):
             clusters = regroup(K_now)
         slices = split_subspaces(D, K_now)
         jobs = [(b, k) for k in range(K_now)
@@ -416,13 +481,12 @@ def train_subspace_learners(X, y, X_val, y_val, *, K: int = 1, dynamic: bool = F
 
 def train_classifier(X, y, *, D: int = 128, epochs: int = 28, batch_size: int = 64,
                      lr: float = 2e-3, seed: int = 0):
-    """The baseline: the same network trained with cross-entropy on the classes of ``y``.
+    """The baseline: the same network trained with cross-entropy on ``y``.
 
-    Its D-wide features (before the classification layer) serve as the embedding. Returns the
-    embedder (the classification layer is dropped).
+    Its D-wide features (before the classification layer) serve as the embedding.
+    Returns the embedder (the classification layer is dropped).
 
-    Paper: the classification-network baseline of the result tables, §IV
-    (arXiv:2206.09068v1).
+    Paper: classification-network baseline, Experiments (arXiv:2206.09068v1).
     """
     X = check_array(X, "X", ndim=4)
     y = _check_labels(y, "y")
@@ -436,7 +500,8 @@ def train_classifier(X, y, *, D: int = 128, epochs: int = 28, batch_size: int = 
     Xt, yt = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(yi)
     for _ in range(epochs):
         for b in _batches(np.arange(len(X)), batch_size, rng):
-            loss = torch.nn.functional.cross_entropy(clf(torch.relu(model(Xt[b]))), yt[b])
+            loss = torch.nn.functional.cross_entropy(clf(torch.relu(model(Xt[b]))),
+            yt[b])
             opt.zero_grad()
             loss.backward()
             opt.step()

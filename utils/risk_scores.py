@@ -49,7 +49,10 @@ DIGITS = tuple(str(d) for d in range(10))
 @dataclass(frozen=True)
 class Feature:
     """One feature column: its categories, how each is said in English, how common it is, and its
-    effect on the (probit-scale) risk of the target."""
+    effect on the (probit-scale) risk of the target.
+
+    Paper: course addition — one column of the synthetic census task (an ACS feature).
+    """
 
     name: str
     values: tuple[str, ...]          # short labels, one token each, e.g. "35-44"
@@ -79,6 +82,8 @@ class RiskTask:
     ``eta(x) = intercept + sum_j effect_j[x_j] + w z_a z_b / (sd(effects_a) sd(effects_b))``, where
     ``(a, b, w) = interaction`` and ``z_a`` is the effect of the person's category of feature ``a``.
     Nobody can predict better than ``p(x)``: the task is *unrealizable*, the setting of the paper.
+
+    Paper: the ACS prediction tasks, here a synthetic ACSIncome (income > $50,000) (arXiv:2407.14614v3).
     """
 
     name: str
@@ -202,7 +207,10 @@ SIDE_QUESTIONS = (
 # ------------------------------------------------------------------------------ population
 @dataclass
 class Population:
-    """Synthetic people: category indices ``X [n, F]``, realized target, label ``y`` and true risk."""
+    """Synthetic people: category indices ``X [n, F]``, realized target, label ``y`` and true risk.
+
+    Paper: course addition — synthetic people with their known true risk.
+    """
 
     X: np.ndarray        # [n, F] int
     target: np.ndarray   # [n] float, e.g. yearly income in dollars
@@ -223,7 +231,10 @@ def _standard_normal_cdf(z: np.ndarray) -> np.ndarray:
 
 
 def true_risk_probit(task: RiskTask, X) -> np.ndarray:
-    """``eta(x)``, the probit of the true risk (see :class:`RiskTask`); shape ``[n]``."""
+    """``eta(x)``, the probit of the true risk (see :class:`RiskTask`); shape ``[n]``.
+
+    Paper: course addition — the probit of the synthetic task's true risk.
+    """
     X = task.check_rows(X)
     eta = np.full(X.shape[0], task.intercept, dtype=float)
     for j, f in enumerate(task.features):
@@ -239,12 +250,18 @@ def _index(task: RiskTask, name: str) -> int:
 
 
 def true_risk(task: RiskTask, X) -> np.ndarray:
-    """The true risk ``p(x) = Phi(eta(x))`` of each row, shape ``[n]``."""
+    """The true risk ``p(x) = Phi(eta(x))`` of each row, shape ``[n]``.
+
+    Paper: course addition — the true risk p(x) that real census data never reveals.
+    """
     return _standard_normal_cdf(true_risk_probit(task, X))
 
 
 def sample_population(task: RiskTask, n: int, rng: np.random.Generator) -> Population:
-    """``n`` independent synthetic people: features from their shares, then the target and label."""
+    """``n`` independent synthetic people: features from their shares, then the target and label.
+
+    Paper: course addition — a synthetic, unrealizable stand-in for ACS rows.
+    """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
     X = np.stack([rng.choice(len(f.values), size=n, p=f.shares) for f in task.features], axis=1)
@@ -257,7 +274,10 @@ def sample_population(task: RiskTask, n: int, rng: np.random.Generator) -> Popul
 
 # ------------------------------------------------------------------------------ prompts
 def describe(task: RiskTask, row) -> str:
-    """One person as English sentences, a feature per sentence (the paper's serialization step)."""
+    """One person as English sentences, a feature per sentence (the paper's serialization step).
+
+    Paper: serialization of a row into sentences, one per feature (arXiv:2407.14614v3).
+    """
     row = task.check_rows(np.asarray(row)[None, :])[0]
     return " ".join(f"The person {f.phrases[v]}." for f, v in zip(task.features, row))
 
@@ -267,6 +287,8 @@ def render_prompt(task: RiskTask, row, fmt: str = MC_FORMAT, positive_first: boo
 
     ``fmt="mc"``: a question with answer keys A and B (``positive_first`` puts "Yes" under A);
     ``fmt="num"``: a request for the probability as a number.
+
+    Paper: the multiple-choice and numeric prompt formats (arXiv:2407.14614v3).
     """
     _check_format(fmt)
     lines = ["Information about a person, from a census survey:", describe(task, row)]
@@ -332,7 +354,10 @@ def prompt_tokens(task: RiskTask, tokenizer: WordTokenizer, X, fmt: str,
 
 
 def prompt_text(tokenizer: WordTokenizer, tokens) -> str:
-    """The words of one token-id prompt, for display."""
+    """The words of one token-id prompt, for display.
+
+    Paper: course addition — displays a tiny-model prompt as words.
+    """
     return tokenizer.decode(tokens)
 
 
@@ -355,6 +380,8 @@ def pretraining_corpus(task: RiskTask, tokenizer: WordTokenizer, records: Popula
 
     Returns ``(tokens, weight)``; ``weight [N, T - 1]`` is 1 on every real next token and 0 on
     padding (records are one token shorter than reports).
+
+    Paper: course addition — the tiny model's pretraining text.
     """
     if n_digits < 1:
         raise ValueError(f"n_digits must be at least 1, got {n_digits}")
@@ -437,7 +464,11 @@ def two_option_risk(logits: torch.Tensor, yes_id: int, no_id: int) -> np.ndarray
     the two answer keys, renormalized over the two. ``logits [n, V]`` are the next-token logits at
     the answer position.
     Equals ``softmax(logits[:, [yes, no]])[:, 0]``, computed as ``sigmoid(l_yes - l_no)``.
+
+    Paper: multiple-choice risk score, P(A) / (P(A) + P(B)) (chapter Eq. 1) (arXiv:2407.14614v3).
     """
+    if not isinstance(logits, torch.Tensor):
+        raise TypeError(f"logits must be a torch.Tensor of shape [n, V], got {type(logits).__name__}")
     if logits.dim() != 2:
         raise ValueError(f"logits must have shape [n, V], got {tuple(logits.shape)}")
     V = logits.shape[1]
@@ -446,6 +477,11 @@ def two_option_risk(logits: torch.Tensor, yes_id: int, no_id: int) -> np.ndarray
             raise ValueError(f"{name}={i} is outside the vocabulary [0, {V})")
     if yes_id == no_id:
         raise ValueError("yes_id and no_id must be different tokens")
+    pair = logits[:, [yes_id, no_id]]
+    if not bool(torch.isfinite(pair).all()):
+        row = int(torch.nonzero(~torch.isfinite(pair).all(1))[0, 0])
+        raise ValueError(f"logits must be finite at yes_id and no_id; row {row} holds "
+                         f"{pair[row].tolist()}")
     return torch.sigmoid(logits[:, yes_id] - logits[:, no_id]).double().cpu().numpy()
 
 
@@ -470,6 +506,8 @@ def risk_multiple_choice(model: TinyLM, tokenizer: WordTokenizer, task: RiskTask
     averages the two risks, removing a bias towards one letter (the paper's remedy for key bias).
     Warns when the two keys get less than ``min_answer_mass`` of the next-token probability on
     average: the model is then not answering the question.
+
+    Paper: multiple-choice risk score, optionally over both key orders (arXiv:2407.14614v3).
     """
     orders = (True, False) if average_orderings else (True,)
     a, b = tokenizer.id("A"), tokenizer.id("B")
@@ -487,7 +525,10 @@ def risk_multiple_choice(model: TinyLM, tokenizer: WordTokenizer, task: RiskTask
 
 
 def digits_to_risk(digits) -> np.ndarray:
-    """Read decoded digits ``[n, k]`` (ints 0-9) as the number ``0.d_1 d_2 ... d_k``; shape ``[n]``."""
+    """Read decoded digits ``[n, k]`` (ints 0-9) as the number ``0.d_1 d_2 ... d_k``; shape ``[n]``.
+
+    Paper: reading a verbalized answer '0.XY' as a number (chapter Eq. 2) (arXiv:2407.14614v3).
+    """
     digits = np.asarray(digits)
     if digits.ndim != 2 or digits.shape[1] < 1 or digits.shape[0] == 0:
         raise ValueError(f"digits must have shape [n, k] with n, k >= 1, got {digits.shape}")
@@ -505,6 +546,8 @@ def risk_verbalized(model: TinyLM, tokenizer: WordTokenizer, task: RiskTask, X,
     read as ``0.d_1 d_2`` (the chapter's Eq. 2; the paper's numeric prompt is decoded this way). The
     result is a stated number on a grid of ``10^n_digits`` values, not a probability the model
     assigns to an outcome.
+
+    Paper: verbalized (numeric) risk score, greedy digits (chapter Eq. 2) (arXiv:2407.14614v3).
     """
     if n_digits < 1:
         raise ValueError(f"n_digits must be at least 1, got {n_digits}")
@@ -522,7 +565,10 @@ def risk_verbalized(model: TinyLM, tokenizer: WordTokenizer, task: RiskTask, X,
 # ---------------------------------------------------------------- instruction-tuning stand-in
 def sharpen(risk, temperature: float) -> np.ndarray:
     """Sharpened risks ``sigmoid(logit(r) / temperature)``: ``temperature < 1`` pushes them towards
-    0 and 1 without changing their order (so AUC is unchanged), ``temperature = 1`` is the identity."""
+    0 and 1 without changing their order (so AUC is unchanged), ``temperature = 1`` is the identity.
+
+    Paper: course addition — temperature sharpening, for the exercises.
+    """
     from utils.calibration import distort_probs
 
     if not np.isfinite(temperature) or temperature <= 0:
@@ -536,6 +582,8 @@ def answer_key_loss(model: TinyLM, batch) -> torch.Tensor:
     ``batch = (prompts [B, T], yes_ids [B], no_ids [B], q [B])``: the target puts probability ``q``
     on the key meaning "yes" and ``1 - q`` on the key meaning "no",
     ``loss = -mean(q log P(yes-key) + (1 - q) log P(no-key))``.
+
+    Paper: course addition — the cross-entropy used by both tuning stand-ins.
     """
     prompts, yes_ids, no_ids, q = batch
     logp = torch.log_softmax(model(prompts)[:, -1], dim=-1)           # [B, V]
@@ -560,6 +608,8 @@ def instruction_tune(model: TinyLM, tokenizer: WordTokenizer, task: RiskTask, X,
     of the same size at every step, as InstructGPT's "PPO-ptx" mixes pretraining gradients into
     fine-tuning (Ouyang et al. 2022) so that the model keeps its other skills. Returns the tuned
     copy; ``model`` is unchanged.
+
+    Paper: course addition — self-distillation stand-in for instruction tuning (exercises).
     """
     from utils.training import train
 
@@ -683,6 +733,8 @@ def auc_score(y, scores) -> float:
     Computed from ranks (the Mann-Whitney U statistic): ``(sum of positives' ranks - n1 (n1 + 1) / 2)
     / (n1 n0)``, with tied scores sharing their mean rank, which matters for verbalized scores
     that take few distinct values. Same value as ``sklearn.metrics.roc_auc_score``.
+
+    Paper: ROC AUC, the paper's measure of ranking (chapter Eq. 3) (arXiv:2407.14614v3).
     """
     y = check_outcomes(y, "y")
     scores = np.asarray(scores, dtype=float)
@@ -712,6 +764,8 @@ def evaluate_risk_scores(y, risk, n_bins: int = 10) -> dict:
     (:func:`utils.calibration.ece_binned`), ``brier`` the mean squared error
     (:func:`utils.calibration.brier_score`), ``accuracy`` at threshold 0.5, ``sd`` and ``mean`` the
     standard deviation and mean of the scores (the paper's measure of how polarized they are).
+
+    Paper: the evaluation: AUC, ECE, Brier, accuracy, score spread (Eqs. 3-4) (arXiv:2407.14614v3).
     """
     risk = check_probabilities(risk, "risk")
     y = check_outcomes(y, "y")
@@ -732,7 +786,7 @@ def calibration_slope(y, risk, clip: float = 1e-6) -> float:
     ``b = 1`` for a calibrated score, ``b < 1`` for an over-confident one (its logits are too
     large: ``1 / b`` is the temperature that would undo it), ``b > 1`` for an under-confident one.
     Scores are clipped to ``[clip, 1 - clip]`` before the logit. Same value as scikit-learn's
-    ``LogisticRegression(penalty=None)`` on ``logit(r)``.
+    ``LogisticRegression(C=np.inf)`` on ``logit(r)``.
 
     Paper: course addition — a one-number summary of over-confidence that, unlike the score sd,
     does not confuse a shift of the scores with their spread.

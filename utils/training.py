@@ -3,12 +3,17 @@
 Chapters differ in what a batch is and what the loss is, not in the loop, so the loop takes two
 functions: ``next_batch(step) -> batch`` and ``loss_fn(model, batch) -> scalar tensor``.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from utils.progress import progress
+
+if TYPE_CHECKING:  # annotations only: importing torch takes a second
+    import torch
 
 
 @dataclass
@@ -19,7 +24,9 @@ class TrainLog:
     records: list[dict] = field(default_factory=list)
 
 
-def make_optimizer(model, name: str = "adamw", lr: float = 1e-3, weight_decay: float = 0.0):
+def make_optimizer(
+    model, name: str = "adamw", lr: float = 1e-3, weight_decay: float = 0.0
+):
     """``adamw``, ``adam`` or ``sgd`` over the model's trainable parameters."""
     import torch
 
@@ -28,16 +35,29 @@ def make_optimizer(model, name: str = "adamw", lr: float = 1e-3, weight_decay: f
         raise ValueError("the model has no trainable parameters")
     if lr <= 0:
         raise ValueError(f"learning rate must be positive, got {lr}")
-    choices = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+    choices = {
+        "adamw": torch.optim.AdamW,
+        "adam": torch.optim.Adam,
+        "sgd": torch.optim.SGD,
+    }
     if name not in choices:
         raise ValueError(f"optimizer must be one of {sorted(choices)}, got {name!r}")
     return choices[name](params, lr=lr, weight_decay=weight_decay)
 
 
-def train(model, loss_fn: Callable[[Any, Any], "torch.Tensor"], next_batch: Callable[[int], Any], *,
-          steps: int, optimizer=None, lr: float = 1e-3, weight_decay: float = 0.0,
-          grad_clip: float | None = None, on_step: Callable[[int, Any], dict | None] | None = None,
-          desc: str = "training") -> TrainLog:
+def train(
+    model,
+    loss_fn: Callable[[Any, Any], torch.Tensor],
+    next_batch: Callable[[int], Any],
+    *,
+    steps: int,
+    optimizer=None,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    grad_clip: float | None = None,
+    on_step: Callable[[int, Any], dict | None] | None = None,
+    desc: str = "training",
+) -> TrainLog:
     """Run ``steps`` optimisation steps and return the :class:`TrainLog`.
 
     ``optimizer`` defaults to AdamW(lr, weight_decay). ``on_step(step, model)`` runs after each
@@ -54,7 +74,9 @@ def train(model, loss_fn: Callable[[Any, Any], "torch.Tensor"], next_batch: Call
     for step in progress(range(steps), desc=desc):
         loss = loss_fn(model, next_batch(step))
         if loss.dim() != 0:
-            raise ValueError(f"loss_fn must return a scalar, got shape {tuple(loss.shape)}")
+            raise ValueError(
+                f"loss_fn must return a scalar, got shape {tuple(loss.shape)}"
+            )
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss became {loss.item()} at step {step}")
         optimizer.zero_grad(set_to_none=True)

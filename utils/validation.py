@@ -5,23 +5,38 @@ student who passes the wrong thing reads what is wrong instead of a NaN or a sha
 calls deeper. The checks here are the ones several modules need; a module keeps its own checks
 for what only it knows (a vocabulary size, a feature table).
 """
+
 from __future__ import annotations
 
 import numbers
 
 import numpy as np
 
-__all__ = ["check_array", "check_probabilities", "check_binary", "check_outcomes",
-           "check_same_length", "check_positive_int", "check_positive"]
+__all__ = [
+    "check_array",
+    "check_probabilities",
+    "check_binary",
+    "check_outcomes",
+    "check_same_length",
+    "check_positive_int",
+    "check_positive",
+]
 
 
-def check_array(values, name: str, *, ndim: int | None = None, finite: bool = True,
-                nonempty: bool = True) -> np.ndarray:
+def check_array(
+    values,
+    name: str,
+    *,
+    ndim: int | None = None,
+    finite: bool = True,
+    nonempty: bool = True,
+) -> np.ndarray:
     """``values`` as a float array; ``ValueError`` naming ``name`` when it is not numeric, has
     the wrong number of dimensions, is empty (``nonempty``) or holds NaN/inf (``finite``)."""
     arr = np.asarray(values)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
-                                   or arr.dtype == bool):
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or arr.dtype == bool
+    ):
         raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
     arr = arr.astype(float)
     if ndim is not None and arr.ndim != ndim:
@@ -30,8 +45,10 @@ def check_array(values, name: str, *, ndim: int | None = None, finite: bool = Tr
         raise ValueError(f"{name} is empty")
     if finite and not np.isfinite(arr).all():
         i = np.flatnonzero(~np.isfinite(arr.ravel()))[0]
-        raise ValueError(f"{name} must be finite; its element {int(i)} (flat index) is "
-                         f"{float(arr.ravel()[i])!r}")
+        raise ValueError(
+            f"{name} must be finite; its element {int(i)} (flat index) is "
+            f"{float(arr.ravel()[i])!r}"
+        )
     return arr
 
 
@@ -41,8 +58,10 @@ def check_probabilities(p, name: str = "p_hat", *, ndim: int | None = 1) -> np.n
     bad = ~np.isfinite(arr) | (arr < 0.0) | (arr > 1.0)
     if bad.any():
         i = int(np.flatnonzero(bad.ravel())[0])
-        raise ValueError(f"{name} must hold probabilities in [0, 1]; {name}[{i}] = "
-                         f"{float(arr.ravel()[i])!r} ({int(bad.sum())} bad value(s))")
+        raise ValueError(
+            f"{name} must hold probabilities in [0, 1]; {name}[{i}] = "
+            f"{float(arr.ravel()[i])!r} ({int(bad.sum())} bad value(s))"
+        )
     return arr
 
 
@@ -52,8 +71,9 @@ def check_binary(y, name: str = "y", *, ndim: int | None = 1) -> np.ndarray:
     bad = ~((arr == 0.0) | (arr == 1.0))
     if bad.any():
         i = int(np.flatnonzero(bad.ravel())[0])
-        raise ValueError(f"{name} must hold outcomes 0 or 1; {name}[{i}] = "
-                         f"{float(arr.ravel()[i])!r}")
+        raise ValueError(
+            f"{name} must hold outcomes 0 or 1; {name}[{i}] = {float(arr.ravel()[i])!r}"
+        )
     return arr
 
 
@@ -85,7 +105,10 @@ def check_positive_int(value, name: str) -> int:
 
 def check_positive(value, name: str) -> float:
     """``value`` as a finite float > 0."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
-            np.isfinite(value) and value > 0):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not (np.isfinite(value) and value > 0)
+    ):
         raise ValueError(f"{name} must be a positive finite number, got {value!r}")
     return float(value)

@@ -1,0 +1,60 @@
+"""coursetools.mutation (``course.py mutate``): its module list, test selection, mutmut
+configuration and score, without running mutmut (that takes minutes; see README)."""
+
+from __future__ import annotations
+
+import pytest
+import tomllib
+
+from coursetools import mutation
+
+
+def test_default_modules_are_existing_catalog_modules_plus_core():
+    from utils.catalog import CHAPTERS
+
+    mods = mutation.default_modules()
+    assert set(mutation.CORE_MODULES) <= set(mods)
+    for c in CHAPTERS:
+        exists = (mutation.ROOT / "utils" / f"{c.module}.py").exists()
+        assert (c.module in mods) == (bool(c.module) and exists)
+    assert len(mods) == len(set(mods))
+
+
+def test_test_files_of_a_module_and_of_claims():
+    names = [p.name for p in mutation.test_files("validation")]
+    assert names == ["test_validation.py"]
+    assert [p.name for p in mutation.test_files("claims")] == ["test_core.py"] + [
+        p.name for p in mutation.test_files("core") if p.name != "test_core.py"
+    ]
+    assert "test_core_exact.py" in [p.name for p in mutation.test_files("core")]
+    assert mutation.test_files("no_such_module") == []
+
+
+def test_pyproject_mutates_only_the_module_and_runs_its_tests():
+    tests = mutation.test_files("checks")
+    cfg = tomllib.loads(mutation._pyproject("checks", tests))["tool"]["mutmut"]
+    assert cfg["source_paths"] == ["utils/checks.py"]
+    assert cfg["pytest_add_cli_args_test_selection"] == [
+        f"tests/{p.name}" for p in tests
+    ]
+    assert cfg["pytest_add_cli_args"] == [
+        "-p",
+        "no:xdist",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+    ]
+    assert "utils/" in cfg["also_copy"]
+
+
+def test_score_excludes_skipped_and_counts_timeouts_as_killed():
+    r = mutation.Result("m", total=20, killed=15, survived=2, timeout=1, skipped=2)
+    assert r.score == pytest.approx(100 * 16 / 18)
+    assert mutation.Result("m").score == 0.0
+    line = mutation.format_line(r)
+    assert line.startswith("m ") and "score  88.9%" in line and "mutants   20" in line
+
+
+def test_unknown_module_is_refused(capsys):
+    assert mutation.main(["no_such_module"]) == 2
+    assert "no such module in utils/: no_such_module" in capsys.readouterr().err
