@@ -3,6 +3,7 @@ which writes the page sources into a temporary folder and runs Sphinx with this 
 configuration directory. Everything the site needs is bundled: MathJax comes from the
 ``django-static-mathjax`` package (a plain copy of MathJax 3, no Django needed), the theme's fonts
 and scripts from sphinx-book-theme; nothing is fetched at build time or when reading."""
+
 from __future__ import annotations
 
 import os
@@ -24,15 +25,21 @@ master_doc = "index"
 
 # Notebooks arrive executed (from the course's execution cache): never execute here.
 nb_execution_mode = "off"
-nb_ipywidgets_js = {}                 # no widget JavaScript from a CDN
+nb_ipywidgets_js = {}  # no widget JavaScript from a CDN
 nb_merge_streams = True
 # text/markdown outputs (a table shown with IPython's Markdown) are parsed as MyST, which knows
 # tables; the default, CommonMark, printed them as raw pipe text
 nb_render_markdown_format = "myst"
 # the copy button leaves out prompts and outputs; it copies the code alone
 copybutton_exclude = ".linenos, .gp, .go"
-myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist", "html_image",
-                          "attrs_inline"]
+myst_enable_extensions = [
+    "dollarmath",
+    "amsmath",
+    "colon_fence",
+    "deflist",
+    "html_image",
+    "attrs_inline",
+]
 myst_heading_anchors = 3
 myst_dmath_double_inline = True
 
@@ -48,7 +55,7 @@ html_theme_options = {
     "home_page_in_toc": True,
     "show_navbar_depth": 1,
     "show_toc_level": 2,
-    "use_download_button": False,      # each chapter has its own download links (clean notebook)
+    "use_download_button": False,  # each chapter has its own download links (clean notebook)
     "use_fullscreen_button": False,
     "navigation_with_keys": False,
     "search_bar_text": "Search the book…",
@@ -58,21 +65,27 @@ html_theme_options = {
 # neither, and the landing page offers the course as one zip instead.
 REPOSITORY = os.environ.get("COURSE_REPOSITORY_URL", "").strip()
 if REPOSITORY:
-    html_theme_options.update({
-        "repository_url": REPOSITORY,
-        "repository_branch": os.environ.get("COURSE_REPOSITORY_BRANCH", "main"),
-        "path_to_docs": "",
-        "use_repository_button": True,
-        "launch_buttons": {"binderhub_url": "https://mybinder.org",
-                           "colab_url": "https://colab.research.google.com",
-                           "notebook_interface": "jupyterlab"},
-    })
-html_context = {"default_mode": "auto"}   # follow the reader's light/dark setting (an empty
-                                          # mode makes the theme log a console error)
+    html_theme_options.update(
+        {
+            "repository_url": REPOSITORY,
+            "repository_branch": os.environ.get("COURSE_REPOSITORY_BRANCH", "main"),
+            "path_to_docs": "",
+            "use_repository_button": True,
+            "launch_buttons": {
+                "binderhub_url": "https://mybinder.org",
+                "colab_url": "https://colab.research.google.com",
+                "notebook_interface": "jupyterlab",
+            },
+        }
+    )
+html_context = {
+    "default_mode": "auto"
+}  # follow the reader's light/dark setting (an empty
+# mode makes the theme log a console error)
 html_static_path = ["static"]
 html_css_files = ["course.css"]
 html_js_files = ["mathjax-fallback.js"]
-html_show_search_summary = False    # summaries fetch() each page: blocked on file:// URLs
+html_show_search_summary = False  # summaries fetch() each page: blocked on file:// URLs
 html_copy_source = False
 html_show_sourcelink = False
 html_last_updated_fmt = None
@@ -83,16 +96,28 @@ def _mathjax_folder() -> Path:
     try:
         import mathjax
     except ImportError:
-        raise RuntimeError("the book needs MathJax's files: pip install -r requirements.txt "
-                           "(package django-static-mathjax)") from None
+        raise RuntimeError(
+            "the book needs MathJax's files: pip install -r requirements.txt "
+            "(package django-static-mathjax)"
+        ) from None
     folder = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
     if not (folder / "tex-chtml.js").is_file():
-        raise RuntimeError(f"no tex-chtml.js in {folder}: is django-static-mathjax complete?")
+        raise RuntimeError(
+            f"no tex-chtml.js in {folder}: is django-static-mathjax complete?"
+        )
     return folder
 
 
 # tex-chtml.js plus the pieces it loads on demand (TeX extensions, fonts, menu, accessibility)
-MATHJAX_PARTS = ["tex-chtml.js", "input", "output/chtml", "ui", "a11y", "adaptors", "sre"]
+MATHJAX_PARTS = [
+    "tex-chtml.js",
+    "input",
+    "output/chtml",
+    "ui",
+    "a11y",
+    "adaptors",
+    "sre",
+]
 
 
 def copy_mathjax(app, exception) -> None:
@@ -126,15 +151,22 @@ class TagOutsideSplit(SphinxPostTransform):
         for node in self.document.findall(nodes.math_block):
             text = node.astext()
             tags = _TAG.findall(text)
-            if (node.get("nowrap") or node.get("label") or len(tags) != 1 or "\\\\" not in text
-                    or "\n\n" in text.strip()):
+            if (
+                node.get("nowrap")
+                or node.get("label")
+                or len(tags) != 1
+                or "\\\\" not in text
+                or "\n\n" in text.strip()
+            ):
                 continue
             body = _TAG.sub("", text).strip()
-            node.children = [nodes.Text(f"\\[\\begin{{split}}{body}\\end{{split}}{tags[0]}\\]")]
+            node.children = [
+                nodes.Text(f"\\[\\begin{{split}}{body}\\end{{split}}{tags[0]}\\]")
+            ]
             node["nowrap"] = True
 
 
 def setup(app):
-    _mathjax_folder()                  # fail at the start, not after reading every page
+    _mathjax_folder()  # fail at the start, not after reading every page
     app.connect("build-finished", copy_mathjax)
     app.add_post_transform(TagOutsideSplit)

@@ -1,4 +1,5 @@
 """Unit tests of utils.calibration and utils.esports_sim (chapter 01), against scikit-learn and SciPy."""
+
 from __future__ import annotations
 
 import matplotlib
@@ -12,8 +13,11 @@ from sklearn.calibration import calibration_curve  # noqa: E402
 from sklearn.metrics import accuracy_score, brier_score_loss  # noqa: E402
 
 from utils import calibration as cal  # noqa: E402
-from utils.esports_sim import (exact_win_probability, rollout_win_probability,  # noqa: E402
-                               simulate_games)
+from utils.esports_sim import (  # noqa: E402
+    exact_win_probability,
+    rollout_win_probability,
+    simulate_games,
+)
 from utils.plotting import reliability_diagram  # noqa: E402
 
 
@@ -29,14 +33,18 @@ def sample(n=2000, tau=1.0, shift=0.0, a=2.0, b=2.0, seed=0):
 @pytest.mark.parametrize("tau", [0.5, 1.0, 2.0])
 def test_brier_matches_sklearn(tau):
     _, y, p_hat = sample(tau=tau)
-    assert cal.brier_score(p_hat, y) == pytest.approx(brier_score_loss(y, p_hat), abs=1e-12)
+    assert cal.brier_score(p_hat, y) == pytest.approx(
+        brier_score_loss(y, p_hat), abs=1e-12
+    )
 
 
 @pytest.mark.parametrize("strategy", ["uniform", "quantile"])
 @pytest.mark.parametrize("n_bins", [3, 10, 25])
 def test_reliability_curve_matches_sklearn(n_bins, strategy):
     _, y, p_hat = sample(n=500, tau=1.7, seed=3)
-    mean_pred, freq, count = cal.reliability_curve(p_hat, y, n_bins=n_bins, strategy=strategy)
+    mean_pred, freq, count = cal.reliability_curve(
+        p_hat, y, n_bins=n_bins, strategy=strategy
+    )
     ref_freq, ref_pred = calibration_curve(y, p_hat, n_bins=n_bins, strategy=strategy)
     np.testing.assert_allclose(mean_pred, ref_pred, atol=1e-12)
     np.testing.assert_allclose(freq, ref_freq, atol=1e-12)
@@ -67,13 +75,22 @@ def test_balance_is_accuracy_minus_mean_confidence(tau, shift):
     _, y, p_hat = sample(tau=tau, shift=shift, seed=7)
     identity = accuracy_score(y, p_hat >= 0.5) - np.maximum(p_hat, 1 - p_hat).mean()
     assert cal.balance_score(p_hat, y) == pytest.approx(identity, abs=1e-12)
-    assert cal.accuracy(p_hat, y) == pytest.approx(accuracy_score(y, p_hat >= 0.5), abs=1e-12)
+    assert cal.accuracy(p_hat, y) == pytest.approx(
+        accuracy_score(y, p_hat >= 0.5), abs=1e-12
+    )
 
 
 def test_balance_terms_follow_the_four_cases():
     p_hat = np.array([0.8, 0.3, 0.8, 0.3, 0.5, 0.5])
     y = np.array([1, 0, 0, 1, 1, 0])
-    expected = [1 - 0.8, 0.3, -0.8, 0.3 - 1, 0.5, -0.5]   # the tie 0.5 counts as predicting y = 1
+    expected = [
+        1 - 0.8,
+        0.3,
+        -0.8,
+        0.3 - 1,
+        0.5,
+        -0.5,
+    ]  # the tie 0.5 counts as predicting y = 1
     np.testing.assert_allclose(cal.balance_terms(p_hat, y), expected, atol=1e-12)
 
 
@@ -100,7 +117,9 @@ def test_balance_expectation_equals_signed_error_per_state():
     """|E[g]| = |p_hat - p| exactly: the expected gain over y ~ Bernoulli(p), computed in closed form."""
     p = np.linspace(0.01, 0.99, 99)
     p_hat = cal.distort_probs(p, tau=1.8, shift=0.3)
-    expected_g = p * cal.balance_terms(p_hat, np.ones_like(p)) + (1 - p) * cal.balance_terms(p_hat, np.zeros_like(p))
+    expected_g = p * cal.balance_terms(p_hat, np.ones_like(p)) + (
+        1 - p
+    ) * cal.balance_terms(p_hat, np.zeros_like(p))
     np.testing.assert_allclose(np.abs(expected_g), np.abs(p_hat - p), atol=1e-12)
 
 
@@ -124,13 +143,16 @@ def test_distort_probs_identity_and_direction():
 
 
 def test_confidence_logit_and_sigmoid_pinned_values():
-    np.testing.assert_allclose(cal.confidence([0.2, 0.5, 0.9, 0.0]), [0.8, 0.5, 0.9, 1.0], atol=1e-15)
+    np.testing.assert_allclose(
+        cal.confidence([0.2, 0.5, 0.9, 0.0]), [0.8, 0.5, 0.9, 1.0], atol=1e-15
+    )
     np.testing.assert_allclose(cal.logit([0.5, 0.8]), [0.0, np.log(4.0)], atol=1e-12)
-    np.testing.assert_allclose(cal.sigmoid([0.0, np.log(4.0), -800.0, 800.0]), [0.5, 0.8, 0.0, 1.0],
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        cal.sigmoid([0.0, np.log(4.0), -800.0, 800.0]), [0.5, 0.8, 0.0, 1.0], atol=1e-12
+    )
     p = np.linspace(0.01, 0.99, 9)
     np.testing.assert_allclose(cal.sigmoid(cal.logit(p)), p, atol=1e-12)
-    assert np.isfinite(cal.logit([0.0, 1.0])).all()          # clipped, not infinite
+    assert np.isfinite(cal.logit([0.0, 1.0])).all()  # clipped, not infinite
     with pytest.raises(ValueError, match="p"):
         cal.logit([1.5])
 
@@ -150,14 +172,15 @@ def test_tce_bounds_the_binning_free_ece_of_a_non_invertible_forecast():
     """TCE equals the binning-free ECE when p_hat is an invertible function of p, and is an upper
     bound of it otherwise (here p_hat takes 4 values, each averaging several true p)."""
     p = np.linspace(0.05, 0.95, 40)
-    p_hat = np.repeat([0.2, 0.4, 0.6, 0.8], 10)              # a coarse model: 4 distinct forecasts
+    p_hat = np.repeat([0.2, 0.4, 0.6, 0.8], 10)  # a coarse model: 4 distinct forecasts
     binning_free = np.mean(np.abs(np.repeat(p.reshape(4, 10).mean(1), 10) - p_hat))
     assert cal.true_calibration_error(p_hat, p) >= binning_free
     assert cal.true_calibration_error(p_hat, p) == pytest.approx(0.0626923077, abs=1e-9)
     assert binning_free == pytest.approx(0.0307692308, abs=1e-9)
     invertible = cal.distort_probs(p, tau=2.0)
     assert cal.true_calibration_error(invertible, p) == pytest.approx(
-        np.mean(np.abs(invertible - p)), abs=1e-15)
+        np.mean(np.abs(invertible - p)), abs=1e-15
+    )
 
 
 def test_true_calibration_error_by_hand():
@@ -165,8 +188,17 @@ def test_true_calibration_error_by_hand():
 
 
 # --- bad input ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("func", [cal.brier_score, cal.ece_binned, cal.balance_score, cal.balance_terms,
-                                  cal.reliability_curve, cal.accuracy])
+@pytest.mark.parametrize(
+    "func",
+    [
+        cal.brier_score,
+        cal.ece_binned,
+        cal.balance_score,
+        cal.balance_terms,
+        cal.reliability_curve,
+        cal.accuracy,
+    ],
+)
 def test_probabilities_outside_unit_interval_are_rejected_with_index(func):
     with pytest.raises(ValueError, match=r"p_hat\[1\] = 1\.2"):
         func([0.3, 1.2, 0.5], [0, 1, 1])
@@ -206,10 +238,14 @@ def test_bad_strategy_tau_and_tce_lengths():
 
 
 # --- the esports simulator --------------------------------------------------------------------
-@pytest.mark.parametrize("lead,minute", [(0.0, 5), (2.0, 5), (-3.0, 15), (4.0, 25), (1.0, 1)])
+@pytest.mark.parametrize(
+    "lead,minute", [(0.0, 5), (2.0, 5), (-3.0, 15), (4.0, 25), (1.0, 1)]
+)
 def test_exact_win_probability_matches_a_monte_carlo_rollout(lead, minute):
     exact = float(exact_win_probability(lead, minute, n_minutes=30, drift_sd=0.3))
-    mc = rollout_win_probability(lead, minute, n_minutes=30, drift_sd=0.3, n_rollouts=40_000, rng=11)
+    mc = rollout_win_probability(
+        lead, minute, n_minutes=30, drift_sd=0.3, n_rollouts=40_000, rng=11
+    )
     # the roll-out is weighted; its standard error is below 0.005 for these states
     assert abs(exact - mc) < 0.015, (exact, mc)
 
@@ -217,8 +253,12 @@ def test_exact_win_probability_matches_a_monte_carlo_rollout(lead, minute):
 def test_exact_win_probability_without_drift_is_a_normal_tail():
     from scipy.stats import norm
 
-    p = exact_win_probability(np.array([1.0, -2.0]), np.array([10, 20]), n_minutes=30, drift_sd=0.0)
-    np.testing.assert_allclose(p, norm.cdf([1.0 / np.sqrt(20), -2.0 / np.sqrt(10)]), atol=1e-12)
+    p = exact_win_probability(
+        np.array([1.0, -2.0]), np.array([10, 20]), n_minutes=30, drift_sd=0.0
+    )
+    np.testing.assert_allclose(
+        p, norm.cdf([1.0 / np.sqrt(20), -2.0 / np.sqrt(10)]), atol=1e-12
+    )
 
 
 def test_exact_win_probability_is_symmetric_and_monotone():
@@ -260,6 +300,8 @@ def test_reliability_diagram_draws_the_curve_it_returns():
     lines = [line for line in ax.get_lines() if line.get_label() == "tau 2"]
     np.testing.assert_allclose(lines[0].get_xdata(), mean_pred)
     np.testing.assert_allclose(lines[0].get_ydata(), freq)
-    assert sum(line.get_label() == "perfect calibration" for line in ax.get_lines()) == 1
+    assert (
+        sum(line.get_label() == "perfect calibration" for line in ax.get_lines()) == 1
+    )
     assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
     plt.close(fig)

@@ -406,9 +406,26 @@ def test_distill_towards_exact_target_improves_quality(small_teacher):
     # a sign error in the generator loss or in the direction would push samples away
     student, kw = OneStepGenerator(small_teacher), _setup(small_teacher)
     target = _ExactRing(hidden=2)
-    out = distill(student, small_teacher, [target], np.zeros(80, int), generator=gen(2),
-                  lr_g=2e-3, log_every=40, **kw)
+    out = distill(
+        student,
+        small_teacher,
+        [target],
+        np.zeros(80, int),
+        generator=gen(2),
+        lr_g=2e-3,
+        log_every=40,
+        **kw,
+    )
     assert out["sw"][-1] < 0.8 * out["sw"][0]
-    still = distill(student, small_teacher, [target], np.zeros(80, int), generator=gen(2),
-                    lr_g=2e-3, log_every=40, freeze_until=80, **kw)
+    still = distill(
+        student,
+        small_teacher,
+        [target],
+        np.zeros(80, int),
+        generator=gen(2),
+        lr_g=2e-3,
+        log_every=40,
+        freeze_until=80,
+        **kw,
+    )
     assert still["sw"][-1] == pytest.approx(still["sw"][0])

@@ -4,6 +4,7 @@ Quadratic weighted kappa against scikit-learn; integrated gradients against clos
 linear and a quadratic scorer) and its completeness on the real scorer; the rubric, the
 probes and the detector on small cases solved by hand; every bad input.
 """
+
 import numpy as np
 import pytest
 import torch
@@ -18,14 +19,15 @@ TOPIC = es.TOPIC_WORDS[0]
 
 
 def small_corpus(n=60, seed=0, disorder_rate=0.12):
-    essays, ability = es.generate_essays(n, np.random.default_rng(seed),
-                                         disorder_rate=disorder_rate)
+    essays, ability = es.generate_essays(
+        n, np.random.default_rng(seed), disorder_rate=disorder_rate
+    )
     return essays, ability
 
 
 # --- vocabulary and essays -------------------------------------------------------------
 def test_vocabulary_ids_and_classes():
-    assert es.make_vocabulary() == VOCAB                     # a fixed vocabulary
+    assert es.make_vocabulary() == VOCAB  # a fixed vocabulary
     assert isinstance(VOCAB, es.Vocabulary)
     assert VOCAB.size == 1 + 20 + 40 + 30 + 20 + 8 + 1
     assert VOCAB.words[0] == es.PAD and VOCAB.id_of(es.PAD) == 0
@@ -40,13 +42,13 @@ def test_generated_essays_follow_their_description():
     assert len(essays) == 200 and ability.shape == (200,)
     for essay in essays:
         assert 3 <= len(essay) <= 8
-        assert es.coherence(essay) == 1.0                     # nothing shuffled
+        assert es.coherence(essay) == 1.0  # nothing shuffled
         for sentence in essay:
             assert sentence[0] in es.CONNECTIVES and sentence[-1] == es.END
             assert es.SENTENCE_WORDS[0] <= len(sentence) - 2 < es.SENTENCE_WORDS[1]
         assert essay[-1][0] == "finally"
     lengths = np.array([len(e) for e in essays])
-    assert np.corrcoef(ability, lengths)[0, 1] > 0.5         # abler writers write more
+    assert np.corrcoef(ability, lengths)[0, 1] > 0.5  # abler writers write more
 
 
 def test_disorder_rate_shuffles_sentences():
@@ -63,11 +65,14 @@ def test_generation_is_reproducible_from_the_generator():
     assert a == b and a != c
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"n": 0}, "n must be a positive integer"),
-    ({"n": 5, "disorder_rate": 1.5}, "disorder_rate"),
-    ({"n": 5, "rng": 3}, "rng must be a numpy Generator"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"n": 0}, "n must be a positive integer"),
+        ({"n": 5, "disorder_rate": 1.5}, "disorder_rate"),
+        ({"n": 5, "rng": 3}, "rng must be a numpy Generator"),
+    ],
+)
 def test_generate_essays_rejects_bad_input(kwargs, message):
     kwargs.setdefault("rng", np.random.default_rng(0))
     n = kwargs.pop("n")
@@ -76,8 +81,13 @@ def test_generate_essays_rejects_bad_input(kwargs, message):
 
 
 def test_essay_tokens_flattens_and_checks():
-    assert es.essay_tokens([["first", "a", "."], ["finally", "b"]]) == \
-        ["first", "a", ".", "finally", "b"]
+    assert es.essay_tokens([["first", "a", "."], ["finally", "b"]]) == [
+        "first",
+        "a",
+        ".",
+        "finally",
+        "b",
+    ]
     with pytest.raises(ValueError, match="essay must be a non-empty list"):
         es.essay_tokens([])
     with pytest.raises(ValueError, match=r"essay\[1\] must be a list of words"):
@@ -85,13 +95,16 @@ def test_essay_tokens_flattens_and_checks():
 
 
 # --- the rubric ---------------------------------------------------------------------------
-@pytest.mark.parametrize("links, expected", [
-    (["first", "second", "finally"], 1.0),
-    (["second", "first", "finally"], 0.5),
-    (["finally", "second", "first"], 0.0),
-    (["then", "then"], 0.0),                        # equal ranks are not in order
-    (["next"], 1.0),                                # fewer than two connectives
-])
+@pytest.mark.parametrize(
+    "links, expected",
+    [
+        (["first", "second", "finally"], 1.0),
+        (["second", "first", "finally"], 0.5),
+        (["finally", "second", "first"], 0.0),
+        (["then", "then"], 0.0),  # equal ranks are not in order
+        (["next"], 1.0),  # fewer than two connectives
+    ],
+)
 def test_coherence_by_hand(links, expected):
     essay = [[c, "the", "."] for c in links]
     assert es.coherence(essay) == pytest.approx(expected)
@@ -105,25 +118,28 @@ def test_rubric_counts_distinct_words_and_coherence():
     assert es.rubric_raw(disordered) == pytest.approx(2.5 + 4 * 0.5)
 
 
-@pytest.mark.parametrize("words, raw, score", [
-    ([], 4.0, 1),                           # 3 <= raw < 5
-    ([TOPIC], 4.5, 1),
-    ([ADV], 5.0, 2),                        # exactly on the cut at 5 -> the upper score
-    ([ADV, TOPIC], 5.5, 2),
-])
+@pytest.mark.parametrize(
+    "words, raw, score",
+    [
+        ([], 4.0, 1),  # 3 <= raw < 5
+        ([TOPIC], 4.5, 1),
+        ([ADV], 5.0, 2),  # exactly on the cut at 5 -> the upper score
+        ([ADV, TOPIC], 5.5, 2),
+    ],
+)
 def test_rubric_score_cuts_by_hand(words, raw, score):
-    essay = [["first", *words, "."]]        # one connective: coherence 1 -> 4 points
+    essay = [["first", *words, "."]]  # one connective: coherence 1 -> 4 points
     assert es.rubric_raw(essay) == pytest.approx(raw)
     assert es.rubric_score(essay) == score
     assert es.rubric_points(essay) == pytest.approx((raw - 3) / 2 + 1)
 
 
 def test_rubric_score_ends_of_the_scale():
-    low = [["second", "the", "."], ["first", "."]]           # raw 0
+    low = [["second", "the", "."], ["first", "."]]  # raw 0
     assert es.rubric_score(low) == 0 and es.rubric_points(low) == pytest.approx(-0.5)
-    high = [["first", *es.ADVANCED_WORDS, "."]]              # raw 34
+    high = [["first", *es.ADVANCED_WORDS, "."]]  # raw 34
     assert es.rubric_score(high) == 10
-    just = [["first", *es.ADVANCED_WORDS[:17], "."]]         # raw 21: the last cut
+    just = [["first", *es.ADVANCED_WORDS[:17], "."]]  # raw 21: the last cut
     assert es.rubric_score(just) == 10
     below = [["first", *es.ADVANCED_WORDS[:16], TOPIC, "."]]  # raw 20.5
     assert es.rubric_score(below) == 9
@@ -153,8 +169,10 @@ def test_qwk_with_an_offset_scale_and_by_hand():
     expected = np.outer([1, 1, 2], [1, 1, 2]) / 4
     weights = np.subtract.outer(range(3), range(3)) ** 2 / 4
     by_hand = 1 - (1 / 4 + 1 / 4) / (weights * expected).sum()
-    assert es.quadratic_weighted_kappa(y, pred, 1, 3) == pytest.approx(by_hand, abs=1e-12)
-    assert by_hand == pytest.approx(7 / 11)                   # sum(W * E) = 5.5 / 4
+    assert es.quadratic_weighted_kappa(y, pred, 1, 3) == pytest.approx(
+        by_hand, abs=1e-12
+    )
+    assert by_hand == pytest.approx(7 / 11)  # sum(W * E) = 5.5 / 4
     assert es.quadratic_weighted_kappa(y, y, 1, 3) == pytest.approx(1.0)
 
 
@@ -167,16 +185,19 @@ def test_qwk_of_a_constant_prediction_is_zero():
     assert es.quadratic_weighted_kappa(y, np.full(11, 5), 0, 10) == pytest.approx(0.0)
 
 
-@pytest.mark.parametrize("y_true, y_pred, lo, hi, message", [
-    ([1, 2], [1.5, 2], 0, 5, "y_pred must hold integer ratings"),
-    ([1, 7], [1, 2], 0, 5, r"y_true must lie in \[0, 5\]"),
-    ([1, 2], [-1, 2], 0, 5, r"y_pred must lie in \[0, 5\]"),
-    ([1, 2], [1, 2], 5, 5, "max_rating must exceed min_rating"),
-    ([1, 2], [1, 2], 0.0, 5, "min_rating must be an integer"),
-    ([1, 2], [1, 2, 3], 0, 5, "y_true and y_pred must have the same length"),
-    ([], [], 0, 5, "y_true is empty"),
-    ([1, np.nan], [1, 2], 0, 5, "y_true must be finite"),
-])
+@pytest.mark.parametrize(
+    "y_true, y_pred, lo, hi, message",
+    [
+        ([1, 2], [1.5, 2], 0, 5, "y_pred must hold integer ratings"),
+        ([1, 7], [1, 2], 0, 5, r"y_true must lie in \[0, 5\]"),
+        ([1, 2], [-1, 2], 0, 5, r"y_pred must lie in \[0, 5\]"),
+        ([1, 2], [1, 2], 5, 5, "max_rating must exceed min_rating"),
+        ([1, 2], [1, 2], 0.0, 5, "min_rating must be an integer"),
+        ([1, 2], [1, 2, 3], 0, 5, "y_true and y_pred must have the same length"),
+        ([], [], 0, 5, "y_true is empty"),
+        ([1, np.nan], [1, 2], 0, 5, "y_true must be finite"),
+    ],
+)
 def test_qwk_rejects_bad_input(y_true, y_pred, lo, hi, message):
     with pytest.raises(ValueError, match=message):
         es.quadratic_weighted_kappa(y_true, y_pred, lo, hi)
@@ -187,17 +208,25 @@ def test_encode_pads_at_the_end():
     essay = [["first", ADV, "."]]
     ids = es.encode([essay, [["finally", "."]]], VOCAB, max_len=5)
     assert ids.dtype == torch.long and ids.shape == (2, 5)
-    assert ids[0].tolist() == [VOCAB.id_of("first"), VOCAB.id_of(ADV), VOCAB.id_of("."),
-                               0, 0]
+    assert ids[0].tolist() == [
+        VOCAB.id_of("first"),
+        VOCAB.id_of(ADV),
+        VOCAB.id_of("."),
+        0,
+        0,
+    ]
     assert ids[1, 2:].tolist() == [0, 0, 0]
 
 
-@pytest.mark.parametrize("essays, max_len, message", [
-    ([[["first", "zebra", "."]]], 10, "outside the vocabulary"),
-    ([[["first", ADV, "."]]], 2, "more than max_len=2"),
-    ([], 10, "essays must be a non-empty list"),
-    ([[["first"]]], 0, "max_len must be a positive integer"),
-])
+@pytest.mark.parametrize(
+    "essays, max_len, message",
+    [
+        ([[["first", "zebra", "."]]], 10, "outside the vocabulary"),
+        ([[["first", ADV, "."]]], 2, "more than max_len=2"),
+        ([], 10, "essays must be a non-empty list"),
+        ([[["first"]]], 0, "max_len must be a positive integer"),
+    ],
+)
 def test_encode_rejects_bad_input(essays, max_len, message):
     with pytest.raises(ValueError, match=message):
         es.encode(essays, VOCAB, max_len=max_len)
@@ -213,9 +242,10 @@ def test_scorer_shapes_padding_and_embedding_entry_point():
     model = tiny_scorer()
     with torch.no_grad():
         out = model(ids)
-        wider = model(torch.nn.functional.pad(ids, (0, 10)))      # more padding
-        via_embeddings = model.forward_from_embeddings(model.embed(ids),
-                                                       (ids > 0).float())
+        wider = model(torch.nn.functional.pad(ids, (0, 10)))  # more padding
+        via_embeddings = model.forward_from_embeddings(
+            model.embed(ids), (ids > 0).float()
+        )
     assert out.shape == (6,)
     torch.testing.assert_close(out, wider)
     torch.testing.assert_close(out, via_embeddings)
@@ -232,20 +262,28 @@ def test_scorer_initialisation_follows_the_generator():
 def test_scorer_reads_order():
     """The architecture can tell two orders of the same words apart."""
     model = tiny_scorer()
-    ids = es.encode([[["first", ADV, "."], ["second", TOPIC, "."]],
-                     [["second", TOPIC, "."], ["first", ADV, "."]]], VOCAB)
+    ids = es.encode(
+        [
+            [["first", ADV, "."], ["second", TOPIC, "."]],
+            [["second", TOPIC, "."], ["first", ADV, "."]],
+        ],
+        VOCAB,
+    )
     with torch.no_grad():
         out = model(ids)
     assert abs(float(out[0] - out[1])) > 1e-4
 
 
-@pytest.mark.parametrize("ids, message", [
-    (torch.zeros(3, dtype=torch.long), "2-D LongTensor"),
-    (torch.zeros(2, 3), "2-D LongTensor"),
-    (torch.full((1, 3), 500, dtype=torch.long), r"ids must lie in \[0, 120\)"),
-    (torch.full((1, 3), -1, dtype=torch.long), r"ids must lie in"),
-    (torch.zeros(0, 3, dtype=torch.long), "ids is empty"),
-])
+@pytest.mark.parametrize(
+    "ids, message",
+    [
+        (torch.zeros(3, dtype=torch.long), "2-D LongTensor"),
+        (torch.zeros(2, 3), "2-D LongTensor"),
+        (torch.full((1, 3), 500, dtype=torch.long), r"ids must lie in \[0, 120\)"),
+        (torch.full((1, 3), -1, dtype=torch.long), r"ids must lie in"),
+        (torch.zeros(0, 3, dtype=torch.long), "ids is empty"),
+    ],
+)
 def test_scorer_rejects_bad_ids(ids, message):
     with pytest.raises(ValueError, match=message):
         tiny_scorer()(ids)
@@ -262,8 +300,17 @@ def test_training_lowers_the_loss_and_is_reproducible():
     essays, _ = small_corpus(256, seed=2)
     ids = es.encode(essays, VOCAB)
     scores = np.array([es.rubric_score(e) for e in essays])
-    runs = [es.train_scorer(ids, scores, vocab_size=VOCAB.size, epochs=4, batch_size=64,
-                            generator=torch_generator(0, 1)) for _ in range(2)]
+    runs = [
+        es.train_scorer(
+            ids,
+            scores,
+            vocab_size=VOCAB.size,
+            epochs=4,
+            batch_size=64,
+            generator=torch_generator(0, 1),
+        )
+        for _ in range(2)
+    ]
     (model, (mean, sd), log), (model2, _, log2) = runs
     assert len(log.losses) == 4 * 4
     assert np.mean(log.losses[-4:]) < 0.7 * np.mean(log.losses[:4])
@@ -271,20 +318,28 @@ def test_training_lowers_the_loss_and_is_reproducible():
     assert mean == pytest.approx(scores.mean()) and sd == pytest.approx(scores.std())
     with torch.no_grad():
         raw = model(ids).numpy()
-    np.testing.assert_allclose(es.predict_scores(model, ids, (mean, sd)),
-                               mean + sd * raw, rtol=1e-6)
+    np.testing.assert_allclose(
+        es.predict_scores(model, ids, (mean, sd)), mean + sd * raw, rtol=1e-6
+    )
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"scores": np.zeros(3)}, "ids and scores must have the same length"),
-    ({"epochs": 0}, "epochs must be a positive integer"),
-    ({"batch_size": 0}, "batch_size must be a positive integer"),
-    ({"scores": np.full(4, np.nan)}, "scores must be finite"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"scores": np.zeros(3)}, "ids and scores must have the same length"),
+        ({"epochs": 0}, "epochs must be a positive integer"),
+        ({"batch_size": 0}, "batch_size must be a positive integer"),
+        ({"scores": np.full(4, np.nan)}, "scores must be finite"),
+    ],
+)
 def test_training_rejects_bad_input(kwargs, message):
     ids = es.encode([[["first", ADV, "."]]] * 4, VOCAB)
-    args = {"scores": np.arange(4.0), "vocab_size": VOCAB.size,
-            "generator": torch_generator(0, 1), **kwargs}
+    args = {
+        "scores": np.arange(4.0),
+        "vocab_size": VOCAB.size,
+        "generator": torch_generator(0, 1),
+        **kwargs,
+    }
     scores = args.pop("scores")
     with pytest.raises(ValueError, match=message):
         es.train_scorer(ids, scores, **args)
@@ -304,7 +359,7 @@ class SumModel(torch.nn.Module):
 
     def forward_from_embeddings(self, emb, mask):
         s = ((emb @ self.w) * mask).sum(-1)
-        return s ** 2 if self.square else s + 0.7
+        return s**2 if self.square else s + 0.7
 
 
 def sample_ids(n=5):
@@ -329,8 +384,9 @@ def test_ig_right_riemann_sum_on_a_quadratic_model(steps):
     with torch.no_grad():
         per_token = ((model.embed(ids) @ model.w) * (ids > 0)).numpy()
     s = per_token.sum(1, keepdims=True)
-    np.testing.assert_allclose(attr, per_token * s * (steps + 1) / steps, rtol=1e-4,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        attr, per_token * s * (steps + 1) / steps, rtol=1e-4, atol=1e-5
+    )
     np.testing.assert_allclose(gap, s[:, 0] ** 2 / steps, rtol=1e-4, atol=1e-5)
 
 
@@ -339,12 +395,16 @@ def test_ig_completeness_on_the_scorer_improves_with_steps():
     _, coarse = es.integrated_gradients(model, ids, steps=2)
     attr, fine = es.integrated_gradients(model, ids, steps=64)
     with torch.no_grad():
-        change = (model(ids) - model.forward_from_embeddings(
-            torch.zeros(*ids.shape, 24), (ids > 0).float())).numpy()
+        change = (
+            model(ids)
+            - model.forward_from_embeddings(
+                torch.zeros(*ids.shape, 24), (ids > 0).float()
+            )
+        ).numpy()
     assert np.abs(fine).max() < 0.02 * np.abs(change).max()
     assert np.abs(fine).max() < np.abs(coarse).max()
     np.testing.assert_allclose(attr.sum(1) - change, fine, atol=1e-5)
-    assert np.all(attr[ids.numpy() == 0] == 0)                     # padding gets nothing
+    assert np.all(attr[ids.numpy() == 0] == 0)  # padding gets nothing
 
 
 def test_ig_scale_and_chunks():
@@ -356,11 +416,14 @@ def test_ig_scale_and_chunks():
     assert attr.shape == ids.shape
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"steps": 0}, "steps must be a positive integer"),
-    ({"chunk": 0}, "chunk must be a positive integer"),
-    ({"scale": float("nan")}, "scale must be a finite number"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"steps": 0}, "steps must be a positive integer"),
+        ({"chunk": 0}, "chunk must be a positive integer"),
+        ({"scale": float("nan")}, "scale must be a finite number"),
+    ],
+)
 def test_ig_rejects_bad_input(kwargs, message):
     with pytest.raises(ValueError, match=message):
         es.integrated_gradients(tiny_scorer(), sample_ids(2), **kwargs)
@@ -369,8 +432,11 @@ def test_ig_rejects_bad_input(kwargs, message):
 
 
 # --- the probes ----------------------------------------------------------------------------
-ESSAY = [["first", ADV, "the", "."], ["second", TOPIC, "good", "."],
-         ["finally", ADV2, "."]]
+ESSAY = [
+    ["first", ADV, "the", "."],
+    ["second", TOPIC, "good", "."],
+    ["finally", ADV2, "."],
+]
 
 
 def test_shuffles_keep_the_content():
@@ -380,15 +446,15 @@ def test_shuffles_keep_the_content():
     bag = es.shuffle_words(ESSAY, rng)
     assert len(bag) == 1 and sorted(bag[0]) == sorted(es.essay_tokens(ESSAY))
     orders = {tuple(s[0] for s in es.shuffle_sentences(ESSAY, rng)) for _ in range(40)}
-    assert len(orders) == 6                                  # all 3! orders appear
+    assert len(orders) == 6  # all 3! orders appear
     with pytest.raises(ValueError, match="rng must be a numpy Generator"):
         es.shuffle_words(ESSAY, 0)
 
 
 def test_keep_tokens_by_attribution_and_at_random():
     attributions = np.array([0.1, -2.0, 0.0, 0.3, 0.5, 1.0, 0.0, 0.2, 0.0, 0.9, 0.0])
-    kept = es.keep_tokens(ESSAY, attributions, 0.4)        # 4 of 11 tokens, by |IG|
-    assert kept == [[ADV, "second", TOPIC, ADV2]]           # |-2.0|, 0.5, 1.0, 0.9 in order
+    kept = es.keep_tokens(ESSAY, attributions, 0.4)  # 4 of 11 tokens, by |IG|
+    assert kept == [[ADV, "second", TOPIC, ADV2]]  # |-2.0|, 0.5, 1.0, 0.9 in order
     assert es.keep_tokens(ESSAY, attributions, 1.0) == [es.essay_tokens(ESSAY)]
     rng = np.random.default_rng(1)
     tokens = es.essay_tokens(ESSAY)
@@ -396,18 +462,21 @@ def test_keep_tokens_by_attribution_and_at_random():
     for _ in range(30):
         (kept_random,) = es.keep_tokens(ESSAY, attributions, 0.4, rng=rng)
         assert len(kept_random) == 4
-        rest = iter(tokens)                                  # a subsequence, order kept
+        rest = iter(tokens)  # a subsequence, order kept
         assert all(any(w == t for t in rest) for w in kept_random)
         draws.add(tuple(kept_random))
     assert len(draws) > 10
 
 
-@pytest.mark.parametrize("attributions, fraction, message", [
-    (np.zeros(3), 0.5, "attributions must have one value per token"),
-    (np.zeros(11), 0.01, "keeps no token"),
-    (np.zeros(11), 1.5, "fraction must be a number in"),
-    (np.full(11, np.nan), 0.5, "attributions must be finite"),
-])
+@pytest.mark.parametrize(
+    "attributions, fraction, message",
+    [
+        (np.zeros(3), 0.5, "attributions must have one value per token"),
+        (np.zeros(11), 0.01, "keeps no token"),
+        (np.zeros(11), 1.5, "fraction must be a number in"),
+        (np.full(11, np.nan), 0.5, "attributions must be finite"),
+    ],
+)
 def test_keep_tokens_rejects_bad_input(attributions, fraction, message):
     with pytest.raises(ValueError, match=message):
         es.keep_tokens(ESSAY, attributions, fraction)
@@ -418,22 +487,27 @@ def test_add_words_at_the_end_and_at_random_places():
     end = es.add_words(ESSAY, [ADV, ADV], rng)
     assert end[-1] == ["finally", ADV2, ADV, ADV, "."]
     assert end[:2] == ESSAY[:2]
-    assert es.rubric_raw(end) == es.rubric_raw(ESSAY)       # repeated words: no change
+    assert es.rubric_raw(end) == es.rubric_raw(ESSAY)  # repeated words: no change
     for _ in range(20):
         inserted = es.add_words(ESSAY, ["good"] * 3, rng, position="random")
         assert sum(map(len, inserted)) == sum(map(len, ESSAY)) + 3
         for before, after in zip(ESSAY, inserted):
-            assert after[0] == before[0] and after[-1] == "."   # connective and stop kept
-    assert ESSAY[-1] == ["finally", ADV2, "."]                  # the input is unchanged
+            assert (
+                after[0] == before[0] and after[-1] == "."
+            )  # connective and stop kept
+    assert ESSAY[-1] == ["finally", ADV2, "."]  # the input is unchanged
     no_stop = es.add_words([["first", ADV]], ["good"], rng)
     assert no_stop == [["first", ADV, "good"]]
 
 
-@pytest.mark.parametrize("words, position, message", [
-    ([], "end", "words must be a non-empty list"),
-    ("good", "end", "words must be a non-empty list"),
-    (["good"], "middle", "position must be 'end' or 'random'"),
-])
+@pytest.mark.parametrize(
+    "words, position, message",
+    [
+        ([], "end", "words must be a non-empty list"),
+        ("good", "end", "words must be a non-empty list"),
+        (["good"], "middle", "position must be 'end' or 'random'"),
+    ],
+)
 def test_add_words_rejects_bad_input(words, position, message):
     with pytest.raises(ValueError, match=message):
         es.add_words(ESSAY, words, np.random.default_rng(0), position=position)
@@ -459,21 +533,26 @@ def test_attribution_features_by_hand():
     f = es.attribution_features(attr, mask)
     assert f.shape == (2, len(es.FEATURE_NAMES)) == (2, 11)
     ig = np.array([0.5, -1.0, 0.25, 0.0])
-    np.testing.assert_allclose(f[0], [ig.mean(), ig.std(), 1.75 / 1.75, 1.0, 1.0, 0.5,
-                                      0.25, 0.0, 0.0, 1.0, 4.0])
+    np.testing.assert_allclose(
+        f[0],
+        [ig.mean(), ig.std(), 1.75 / 1.75, 1.0, 1.0, 0.5, 0.25, 0.0, 0.0, 1.0, 4.0],
+    )
     np.testing.assert_allclose(f[1], [0.3, 0.1, 1.0, 1.0, 0.4, 0.2, 0, 0, 0, 1.0, 2.0])
     wide = np.array([[0.1] * 20])
     g = es.attribution_features(wide, np.ones((1, 20)))
     np.testing.assert_allclose(g[0, 2:4], [3 / 20, 10 / 20])
-    assert g[0, 9] == 0.0                                    # 0.1 is not above 0.3
+    assert g[0, 9] == 0.0  # 0.1 is not above 0.3
 
 
-@pytest.mark.parametrize("attr, mask, message", [
-    (np.zeros((2, 3)), np.ones((2, 4)), "same shape"),
-    (np.zeros((2, 3)), np.full((2, 3), 0.5), "mask must hold 0s and 1s"),
-    (np.zeros((2, 3)), np.array([[1, 1, 0], [0, 0, 0]]), "mask row 1 has no token"),
-    (np.zeros(3), np.ones(3), "attributions must be 2-D"),
-])
+@pytest.mark.parametrize(
+    "attr, mask, message",
+    [
+        (np.zeros((2, 3)), np.ones((2, 4)), "same shape"),
+        (np.zeros((2, 3)), np.full((2, 3), 0.5), "mask must hold 0s and 1s"),
+        (np.zeros((2, 3)), np.array([[1, 1, 0], [0, 0, 0]]), "mask row 1 has no token"),
+        (np.zeros(3), np.ones(3), "attributions must be 2-D"),
+    ],
+)
 def test_attribution_features_reject_bad_input(attr, mask, message):
     with pytest.raises(ValueError, match=message):
         es.attribution_features(attr, mask)
@@ -482,7 +561,7 @@ def test_attribution_features_reject_bad_input(attr, mask, message):
 def test_detection_accuracy_on_separable_and_on_noise():
     rng = np.random.default_rng(0)
     labels = np.repeat([0, 1], 50)
-    separable = (labels[:, None] * 3.0 + rng.normal(scale=0.3, size=(100, 2)))
+    separable = labels[:, None] * 3.0 + rng.normal(scale=0.3, size=(100, 2))
     assert es.detection_accuracy(separable, labels, seed=0) == 1.0
     noise = rng.normal(size=(100, 2))
     assert es.detection_accuracy(noise, labels, seed=0) < 0.75
@@ -490,13 +569,16 @@ def test_detection_accuracy_on_separable_and_on_noise():
     assert folds[0] != folds[1]
 
 
-@pytest.mark.parametrize("features, labels, folds, message", [
-    (np.zeros((4, 2)), np.array([0, 1, 2, 1]), 2, "labels must hold 0"),
-    (np.zeros((4, 2)), np.array([0, 1, 0, 1]), 3, "folds must be >= 2"),
-    (np.zeros((4, 2)), np.array([0, 1, 0, 1]), 1, "folds must be >= 2"),
-    (np.zeros((4, 2)), np.array([0, 1, 0]), 2, "same length"),
-    (np.zeros(4), np.array([0, 1, 0, 1]), 2, "features must be 2-D"),
-])
+@pytest.mark.parametrize(
+    "features, labels, folds, message",
+    [
+        (np.zeros((4, 2)), np.array([0, 1, 2, 1]), 2, "labels must hold 0"),
+        (np.zeros((4, 2)), np.array([0, 1, 0, 1]), 3, "folds must be >= 2"),
+        (np.zeros((4, 2)), np.array([0, 1, 0, 1]), 1, "folds must be >= 2"),
+        (np.zeros((4, 2)), np.array([0, 1, 0]), 2, "same length"),
+        (np.zeros(4), np.array([0, 1, 0, 1]), 2, "features must be 2-D"),
+    ],
+)
 def test_detection_accuracy_rejects_bad_input(features, labels, folds, message):
     with pytest.raises(ValueError, match=message):
         es.detection_accuracy(features, labels, seed=0, folds=folds)

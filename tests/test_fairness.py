@@ -5,6 +5,7 @@ tails), pandas and scikit-learn on random inputs, SciPy's finite-difference grad
 and known-truth simulations (perfect proxies, a known transition matrix recovered
 within tolerance).
 """
+
 import warnings
 
 import numpy as np
@@ -14,12 +15,23 @@ from scipy.optimize import approx_fprime
 from sklearn.metrics import confusion_matrix
 
 from utils import fairness as F
-from utils.fairness import (calibrate_fairness_matrix, calibrated_dp_gap,
-                            consensus_statistics, dp_gap, equalized_odds_gaps,
-                            estimate_transition, fairness_matrix, majority_vote,
-                            make_proxies, model_consensus, noisy_fairness_matrix,
-                            normalized_error, proxy_transition, simulate_population,
-                            vote_accuracy)
+from utils.fairness import (
+    calibrate_fairness_matrix,
+    calibrated_dp_gap,
+    consensus_statistics,
+    dp_gap,
+    equalized_odds_gaps,
+    estimate_transition,
+    fairness_matrix,
+    majority_vote,
+    make_proxies,
+    model_consensus,
+    noisy_fairness_matrix,
+    normalized_error,
+    proxy_transition,
+    simulate_population,
+    vote_accuracy,
+)
 
 T_WEAK = np.array([[0.75, 0.25], [0.35, 0.65]])
 T3 = np.array([[0.8, 0.1, 0.1], [0.15, 0.7, 0.15], [0.05, 0.15, 0.8]])
@@ -49,19 +61,22 @@ def test_fairness_matrix_pads_unseen_classes_and_matches_pandas():
     np.testing.assert_allclose(H[:, :2], ref, atol=1e-12)
 
 
-@pytest.mark.parametrize("pred, group, kwargs, message", [
-    ([0, 1], [0, 0], {"n_groups": 2}, "group 1 has no rows"),
-    ([0, 1], [0, 2], {}, "group 1 has no rows"),
-    ([0, 1, 1], [0, 1], {}, "pred and group must have the same length"),
-    ([0, 1.5], [0, 1], {}, "pred must hold integer ids"),
-    ([0, 1], [0, -1], {}, "group must hold integer ids"),
-    ([0, 1], [0, 2], {"n_groups": 2}, "group holds id 2"),
-    ([0, 3], [0, 1], {"n_classes": 3}, "pred holds id 3"),
-    ([0, 1], [0, 1], {"n_groups": 0}, "n_groups must be an integer >= 1"),
-    ([0, 1], [0, 1], {"n_classes": True}, "n_classes must be an integer >= 1"),
-    ([], [], {}, "pred is empty"),
-    ([0, np.nan], [0, 1], {}, "pred must be finite"),
-])
+@pytest.mark.parametrize(
+    "pred, group, kwargs, message",
+    [
+        ([0, 1], [0, 0], {"n_groups": 2}, "group 1 has no rows"),
+        ([0, 1], [0, 2], {}, "group 1 has no rows"),
+        ([0, 1, 1], [0, 1], {}, "pred and group must have the same length"),
+        ([0, 1.5], [0, 1], {}, "pred must hold integer ids"),
+        ([0, 1], [0, -1], {}, "group must hold integer ids"),
+        ([0, 1], [0, 2], {"n_groups": 2}, "group holds id 2"),
+        ([0, 3], [0, 1], {"n_classes": 3}, "pred holds id 3"),
+        ([0, 1], [0, 1], {"n_groups": 0}, "n_groups must be an integer >= 1"),
+        ([0, 1], [0, 1], {"n_classes": True}, "n_classes must be an integer >= 1"),
+        ([], [], {}, "pred is empty"),
+        ([0, np.nan], [0, 1], {}, "pred must be finite"),
+    ],
+)
 def test_fairness_matrix_rejects_bad_input(pred, group, kwargs, message):
     with pytest.raises(ValueError, match=message):
         fairness_matrix(pred, group, **kwargs)
@@ -108,8 +123,10 @@ def test_equalized_odds_matches_subset_gaps_on_random_data():
     assert out["equalized_odds"] == pytest.approx(np.mean(gaps), abs=1e-15)
 
 
-@pytest.mark.parametrize("y, message", [([0, 2, 1, 0], "y holds id 2"),
-                                        ([1, 1, 1, 1], "y has no rows with outcome 0")])
+@pytest.mark.parametrize(
+    "y, message",
+    [([0, 2, 1, 0], "y holds id 2"), ([1, 1, 1, 1], "y has no rows with outcome 0")],
+)
 def test_equalized_odds_rejects_bad_outcomes(y, message):
     with pytest.raises(ValueError, match=message):
         equalized_odds_gaps([0, 1, 0, 1], y, [0, 0, 1, 1])
@@ -136,7 +153,7 @@ def test_noisy_fairness_matrix_by_bayes_rule():
     flagged_0 = (0.49 * 0.75 * 0.3 + 0.51 * 0.35 * 0.55) / (1 - p1)
     np.testing.assert_allclose(H_noisy[:, 1], [flagged_0, flagged_1], atol=1e-14)
     np.testing.assert_allclose(H_noisy.sum(axis=1), 1.0, atol=1e-14)
-    assert dp_gap(H_noisy) < dp_gap(H)   # the proxy hides part of the gap
+    assert dp_gap(H_noisy) < dp_gap(H)  # the proxy hides part of the gap
 
 
 def test_noisy_fairness_matrix_matches_a_simulation():
@@ -162,10 +179,12 @@ def test_calibration_inverts_the_noise_for_three_groups():
     H = rng.dirichlet(np.ones(4), size=3)
     p = np.array([0.2, 0.3, 0.5])
     H_noisy, p_noisy = noisy_fairness_matrix(H, T3, p)
-    np.testing.assert_allclose(calibrate_fairness_matrix(H_noisy, p_noisy, T3, p), H,
-                               atol=1e-12)
-    np.testing.assert_allclose(calibrate_fairness_matrix(H_noisy, p_noisy, T3, p,
-                                                         clip=False), H, atol=1e-12)
+    np.testing.assert_allclose(
+        calibrate_fairness_matrix(H_noisy, p_noisy, T3, p), H, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        calibrate_fairness_matrix(H_noisy, p_noisy, T3, p, clip=False), H, atol=1e-12
+    )
 
 
 def test_calibration_with_true_T_on_a_large_sample():
@@ -209,15 +228,18 @@ def test_transition_checks():
         calibrate_fairness_matrix(H_noisy, p, [[0.5001, 0.4999], [0.4999, 0.5001]], p)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        calibrate_fairness_matrix(H_noisy, p, [[0.7, 0.3], [0.3, 0.7]], p)   # no warn
+        calibrate_fairness_matrix(H_noisy, p, [[0.7, 0.3], [0.3, 0.7]], p)  # no warn
 
 
-@pytest.mark.parametrize("p_noisy, p, message", [
-    ([0.5, 0.5, 0.0], [0.5, 0.5], "p_noisy must have shape"),
-    ([0.5, 0.5], [0.6, 0.6], "p must sum to 1"),
-    ([0.5, 0.5], [1.0, 0.0], "p must be positive"),
-    ([0.5, 0.5], [1.5, -0.5], "p must hold probabilities"),
-])
+@pytest.mark.parametrize(
+    "p_noisy, p, message",
+    [
+        ([0.5, 0.5, 0.0], [0.5, 0.5], "p_noisy must have shape"),
+        ([0.5, 0.5], [0.6, 0.6], "p must sum to 1"),
+        ([0.5, 0.5], [1.0, 0.0], "p must be positive"),
+        ([0.5, 0.5], [1.5, -0.5], "p must hold probabilities"),
+    ],
+)
 def test_calibration_prior_checks(p_noisy, p, message):
     with pytest.raises(ValueError, match=message):
         calibrate_fairness_matrix([[0.6, 0.4], [0.4, 0.6]], p_noisy, T_WEAK, p)
@@ -238,9 +260,9 @@ def test_model_consensus_by_hand():
     c1, c2, c3 = model_consensus(T_WEAK, p)
     np.testing.assert_allclose(c1, [0.4 * 0.75 + 0.6 * 0.35, 0.4 * 0.25 + 0.6 * 0.65])
     assert c2[0, 1] == pytest.approx(0.4 * 0.75 * 0.25 + 0.6 * 0.35 * 0.65)
-    assert c2[1, 1] == pytest.approx(0.4 * 0.25 ** 2 + 0.6 * 0.65 ** 2)
-    assert c3[0, 0, 1] == pytest.approx(0.4 * 0.75 ** 2 * 0.25 + 0.6 * 0.35 ** 2 * 0.65)
-    assert c3[1, 1, 1] == pytest.approx(0.4 * 0.25 ** 3 + 0.6 * 0.65 ** 3)
+    assert c2[1, 1] == pytest.approx(0.4 * 0.25**2 + 0.6 * 0.65**2)
+    assert c3[0, 0, 1] == pytest.approx(0.4 * 0.75**2 * 0.25 + 0.6 * 0.35**2 * 0.65)
+    assert c3[1, 1, 1] == pytest.approx(0.4 * 0.25**3 + 0.6 * 0.65**3)
     for c in (c1, c2, c3):
         assert c.sum() == pytest.approx(1.0)
     np.testing.assert_allclose(c3, np.transpose(c3, (2, 0, 1)), atol=1e-15)
@@ -310,7 +332,7 @@ def test_hoc_recovers_three_groups_and_needs_iterations():
     np.testing.assert_allclose(T_hat, T3, atol=0.02)
     np.testing.assert_allclose(p_hat, [0.2, 0.3, 0.5], atol=0.02)
     T_one_step, _ = estimate_transition(proxies, n_groups=3, max_iter=1)
-    assert np.abs(T_one_step - T3).max() > 0.03        # one step is not a fit
+    assert np.abs(T_one_step - T3).max() > 0.03  # one step is not a fit
 
 
 def test_hoc_start_matters_only_through_its_basin():
@@ -355,8 +377,9 @@ def test_pipeline_direct_uses_the_first_proxy_and_calibration_fixes_it():
     proxies = make_proxies(group, T_WEAK, 3, rng)
     truth = dp_gap(fairness_matrix(pred, group))
     out = calibrated_dp_gap(pred, proxies)
-    assert out["direct"] == pytest.approx(dp_gap(fairness_matrix(pred, proxies[:, 0])),
-                                          abs=1e-15)
+    assert out["direct"] == pytest.approx(
+        dp_gap(fairness_matrix(pred, proxies[:, 0])), abs=1e-15
+    )
     assert out["direct"] < 0.6 * truth
     assert abs(out["calibrated"] - truth) < 0.03
     local = calibrated_dp_gap(pred, proxies, local=True)
@@ -387,8 +410,7 @@ def test_majority_vote_by_hand():
 def test_vote_accuracy_closed_form_and_simulation():
     T = np.array([[0.7, 0.3], [0.4, 0.6]])
     p = np.array([0.5, 0.5])
-    by_hand = (0.5 * (0.7 ** 3 + 3 * 0.7 ** 2 * 0.3)
-               + 0.5 * (0.6 ** 3 + 3 * 0.6 ** 2 * 0.4))
+    by_hand = 0.5 * (0.7**3 + 3 * 0.7**2 * 0.3) + 0.5 * (0.6**3 + 3 * 0.6**2 * 0.4)
     assert vote_accuracy(T, p) == pytest.approx(by_hand, abs=1e-12)
     assert vote_accuracy(T, p, n_proxies=1) == pytest.approx(0.65, abs=1e-12)
     assert vote_accuracy(T, p, n_proxies=5) > vote_accuracy(T, p)
@@ -409,10 +431,12 @@ def test_vote_accuracy_rejects_bad_input():
 # -------------------------------------------------------------------------- simulation
 def test_proxy_transition_values():
     np.testing.assert_allclose(proxy_transition(0.7), [[0.75, 0.25], [0.35, 0.65]])
-    np.testing.assert_allclose(proxy_transition(0.9, skew=0.0),
-                               [[0.9, 0.1], [0.1, 0.9]])
-    np.testing.assert_allclose(proxy_transition(0.8, skew=0.02), [[0.82, 0.18],
-                                                                  [0.22, 0.78]])
+    np.testing.assert_allclose(
+        proxy_transition(0.9, skew=0.0), [[0.9, 0.1], [0.1, 0.9]]
+    )
+    np.testing.assert_allclose(
+        proxy_transition(0.8, skew=0.02), [[0.82, 0.18], [0.22, 0.78]]
+    )
     with pytest.raises(ValueError, match="error rates in"):
         proxy_transition(0.5)
     with pytest.raises(ValueError, match="error rates in"):
@@ -438,17 +462,23 @@ def test_gamma_keeps_T_but_makes_proxies_err_together():
     in_group = proxies[group == 1]
     assert np.corrcoef(in_group[:, 0], in_group[:, 1])[0, 1] > 0.1
     high = driver[group == 1] > np.median(driver[group == 1])
-    assert in_group[high].mean() > in_group[~high].mean() + 0.1   # errs with the driver
+    assert in_group[high].mean() > in_group[~high].mean() + 0.1  # errs with the driver
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"rng": None}, "rng must be a numpy Generator"),
-    ({"gamma": 1.0}, "gamma must lie in"),
-    ({"gamma": -0.1}, "gamma must lie in"),
-    ({"gamma": 0.3}, "driver is required"),
-    ({"gamma": 0.3, "driver": [1.0, 2.0]}, "group and driver must have the same len"),
-    ({"n_proxies": 0}, "n_proxies must be an integer >= 1"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"rng": None}, "rng must be a numpy Generator"),
+        ({"gamma": 1.0}, "gamma must lie in"),
+        ({"gamma": -0.1}, "gamma must lie in"),
+        ({"gamma": 0.3}, "driver is required"),
+        (
+            {"gamma": 0.3, "driver": [1.0, 2.0]},
+            "group and driver must have the same len",
+        ),
+        ({"n_proxies": 0}, "n_proxies must be an integer >= 1"),
+    ],
+)
 def test_make_proxies_rejects_bad_input(kwargs, message):
     args = {"rng": np.random.default_rng(0), **kwargs}
     with pytest.raises(ValueError, match=message):
@@ -457,8 +487,13 @@ def test_make_proxies_rejects_bad_input(kwargs, message):
 
 def test_make_proxies_gamma_needs_two_groups():
     with pytest.raises(ValueError, match="gamma > 0 needs two groups"):
-        make_proxies([0, 1, 2], T3, rng=np.random.default_rng(0),
-                     driver=[1.0, 2.0, 3.0], gamma=0.2)
+        make_proxies(
+            [0, 1, 2],
+            T3,
+            rng=np.random.default_rng(0),
+            driver=[1.0, 2.0, 3.0],
+            gamma=0.2,
+        )
 
 
 def test_simulated_population():
@@ -476,11 +511,14 @@ def test_simulated_population():
     assert other["group"].mean() == pytest.approx(0.2, abs=0.04)
 
 
-@pytest.mark.parametrize("n, rng, base_rate, message", [
-    (0, np.random.default_rng(0), 0.5, "n must be an integer >= 1"),
-    (10, 0, 0.5, "rng must be a numpy Generator"),
-    (10, np.random.default_rng(0), 1.0, "base_rate must lie in"),
-])
+@pytest.mark.parametrize(
+    "n, rng, base_rate, message",
+    [
+        (0, np.random.default_rng(0), 0.5, "n must be an integer >= 1"),
+        (10, 0, 0.5, "rng must be a numpy Generator"),
+        (10, np.random.default_rng(0), 1.0, "base_rate must lie in"),
+    ],
+)
 def test_simulated_population_rejects_bad_input(n, rng, base_rate, message):
     with pytest.raises(ValueError, match=message):
         simulate_population(n, rng, base_rate=base_rate)
@@ -488,13 +526,18 @@ def test_simulated_population_rejects_bad_input(n, rng, base_rate, message):
 
 def test_simulated_features_follow_the_documented_model():
     data = simulate_population(200_000, np.random.default_rng(18))
-    np.testing.assert_allclose(np.bincount(data["age_band"]) / 200_000,
-                               [0.25, 0.55, 0.20], atol=0.005)
+    np.testing.assert_allclose(
+        np.bincount(data["age_band"]) / 200_000, [0.25, 0.55, 0.20], atol=0.005
+    )
     assert data["male"].mean() == pytest.approx(0.8, abs=0.005)
     assert data["felony"].mean() == pytest.approx(0.65, abs=0.005)
-    logit = (-1.1 + 0.75 * np.log1p(data["priors"])
-             + np.array([0.6, 0.0, -0.7])[data["age_band"]] + 0.3 * data["male"]
-             + 0.2 * data["felony"])
+    logit = (
+        -1.1
+        + 0.75 * np.log1p(data["priors"])
+        + np.array([0.6, 0.0, -0.7])[data["age_band"]]
+        + 0.3 * data["male"]
+        + 0.2 * data["felony"]
+    )
     expected = 1.0 / (1.0 + np.exp(-logit))
     for band in range(3):
         rows = data["age_band"] == band
@@ -511,5 +554,6 @@ def test_clipping_caps_rates_at_one_before_renormalizing():
     # inverse of T^T: [[1.125, -0.125], [-0.125, 1.125]], so row 0 = 1.125 H0 - 0.125 H1
     np.testing.assert_allclose(raw[0], [1.06875, 0.03125, -0.1], atol=1e-12)
     clipped = calibrate_fairness_matrix(H_noisy, half, T, half)
-    np.testing.assert_allclose(clipped[0], np.array([1.0, 0.03125, 0.0]) / 1.03125,
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        clipped[0], np.array([1.0, 0.03125, 0.0]) / 1.03125, atol=1e-12
+    )

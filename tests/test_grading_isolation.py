@@ -8,6 +8,7 @@ audit hook cannot see (only bubblewrap stops that). Tests that need bubblewrap s
 where it is missing; on CI (``CI=true``, where ``.ci/run`` installs it) they fail instead. Without
 bubblewrap, the last test shows what the weaker isolation lets through, as the README says.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,7 +32,7 @@ FIXTURE_SOLUTIONS = ROOT / "tests" / "fixtures" / "classroom" / "solutions"
 FIXTURE = FIXTURE_SOLUTIONS / "99-split-stats.ipynb"
 EXERCISE = exercise_name(FIXTURE.stem)
 LIMITS = Limits(cell_seconds=20, notebook_seconds=120, interrupt_grace=2)
-MARK = "31415"                  # the seconds of the hostile `sleep`, to find it among processes
+MARK = "31415"  # the seconds of the hostile `sleep`, to find it among processes
 
 
 def silent(*_):
@@ -43,16 +44,24 @@ def _bwrap_or_skip(folder: Path) -> None:
     if found.strong:
         return
     if os.environ.get("CI") == "true":
-        pytest.fail(f"CI must grade inside bubblewrap (.ci/run installs it), but {found.reason}")
+        pytest.fail(
+            f"CI must grade inside bubblewrap (.ci/run installs it), but {found.reason}"
+        )
     pytest.skip(f"needs bubblewrap: {found.reason} (apt-get install bubblewrap)")
 
 
 def _cell(nb, grade_id):
-    return next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id)
+    return next(
+        c
+        for c in nb.cells
+        if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id
+    )
 
 
 INSTRUCTOR = nbformat.read(FIXTURE, as_version=4)
-RIGHT = {g: _cell(INSTRUCTOR, g).source for g in ("ex1-mean", "ex2-held-out", "ex3-spread")}
+RIGHT = {
+    g: _cell(INSTRUCTOR, g).source for g in ("ex1-mean", "ex2-held-out", "ex3-spread")
+}
 
 
 def _student(cells: dict[str, str]):
@@ -93,22 +102,30 @@ def steal(grade_id):
     raise RuntimeError("nothing to steal")
 
 '''
-    return _student({"ex1-mean": steal + 'exec(steal("ex1-mean"), globals())',
-                     "ex2-held-out": 'exec(steal("ex2-held-out"), globals())',
-                     "ex3-spread": 'exec(steal("ex3-spread"), globals())'})
+    return _student(
+        {
+            "ex1-mean": steal + 'exec(steal("ex1-mean"), globals())',
+            "ex2-held-out": 'exec(steal("ex2-held-out"), globals())',
+            "ex3-spread": 'exec(steal("ex3-spread"), globals())',
+        }
+    )
 
 
 def _network(port: int):
-    attack = (f"import socket, sys\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)"
-              f".sendall(b'python leak')\nexcept OSError:\n    pass\n")
+    attack = (
+        f"import socket, sys\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)"
+        f".sendall(b'python leak')\nexcept OSError:\n    pass\n"
+    )
     child = f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=2).sendall(b'native leak')"
     attack += _native(f'{sys.executable} -c "{child}" 2>/dev/null')
     return _student({**RIGHT, "ex3-spread": attack + RIGHT["ex3-spread"]})
 
 
 def _daemon():
-    attack = ("import os\ntry:\n    if os.fork() == 0:\n        os.setsid()\n        os._exit(0)\n"
-              "except PermissionError:\n    pass\n")
+    attack = (
+        "import os\ntry:\n    if os.fork() == 0:\n        os.setsid()\n        os._exit(0)\n"
+        "except PermissionError:\n    pass\n"
+    )
     attack += _native(f"setsid sleep {MARK} >/dev/null 2>&1 </dev/null &")
     return _student({**RIGHT, "ex3-spread": attack + RIGHT["ex3-spread"]})
 
@@ -116,9 +133,13 @@ def _daemon():
 def _writer(target: Path):
     """Tries to write ``target`` and a file beside it, from Python and from native code."""
     beside = target.parent / "pwned.txt"
-    attack = (f"for _path in [{str(target)!r}, {str(beside)!r}]:\n    try:\n"
-              f"        open(_path, 'a').write('pwned by python')\n    except OSError:\n        pass\n")
-    attack += _native(f"echo pwned natively >> '{target}'; echo pwned natively > '{beside}'")
+    attack = (
+        f"for _path in [{str(target)!r}, {str(beside)!r}]:\n    try:\n"
+        f"        open(_path, 'a').write('pwned by python')\n    except OSError:\n        pass\n"
+    )
+    attack += _native(
+        f"echo pwned natively >> '{target}'; echo pwned natively > '{beside}'"
+    )
     return _student({**RIGHT, "ex3-spread": attack + RIGHT["ex3-spread"]})
 
 
@@ -153,8 +174,11 @@ class Listener:
 
 
 def _tree(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _sleepers() -> list[int]:
@@ -192,12 +216,16 @@ def hostile(tmp_path_factory):
     listener = Listener()
     submissions, out = root / "submissions", root / "grades"
     out.mkdir()
-    (out / "gradebook.csv").write_text("student,exercise,points,max\nlast term,99-split-stats,6,6\n")
+    (out / "gradebook.csv").write_text(
+        "student,exercise,points,max\nlast term,99-split-stats,6,6\n"
+    )
     instructor_file = root / "instructor-notes.txt"
     instructor_file.write_text("not for students")
     cases = {
         "alice": _student(RIGHT),
-        "control": _thief(["stolen-source.json"], native=False),      # the attack works where it may read
+        "control": _thief(
+            ["stolen-source.json"], native=False
+        ),  # the attack works where it may read
         "thief": _thief([str(FIXTURE)], native=True),
         "network": _network(listener.port),
         "daemon": _daemon(),
@@ -207,24 +235,44 @@ def hostile(tmp_path_factory):
     for student, nb in cases.items():
         _write(submissions / student / EXERCISE, nb)
     (submissions / "control" / "stolen-source.json").write_bytes(FIXTURE.read_bytes())
-    before = {"submissions": _tree(submissions), "solutions": _tree(FIXTURE_SOLUTIONS),
-              "instructor": instructor_file.read_text()}
+    before = {
+        "submissions": _tree(submissions),
+        "solutions": _tree(FIXTURE_SOLUTIONS),
+        "instructor": instructor_file.read_text(),
+    }
     lines: list[str] = []
     started = time.monotonic()
-    reports = grade(submissions, out, solutions=FIXTURE_SOLUTIONS, limits=LIMITS, echo=lines.append, jobs=2)
+    reports = grade(
+        submissions,
+        out,
+        solutions=FIXTURE_SOLUTIONS,
+        limits=LIMITS,
+        echo=lines.append,
+        jobs=2,
+    )
     seconds = time.monotonic() - started
     time.sleep(0.5)
     listener.close()
-    yield {"reports": {r.student: r for r in reports}, "out": out, "before": before, "root": root,
-           "submissions": submissions, "received": listener.received, "lines": lines, "seconds": seconds,
-           "instructor": instructor_file}
-    for pid in _sleepers():       # never leave a process behind, even when a test fails
+    yield {
+        "reports": {r.student: r for r in reports},
+        "out": out,
+        "before": before,
+        "root": root,
+        "submissions": submissions,
+        "received": listener.received,
+        "lines": lines,
+        "seconds": seconds,
+        "instructor": instructor_file,
+    }
+    for pid in _sleepers():  # never leave a process behind, even when a test fails
         os.kill(pid, 9)
 
 
 def test_the_attack_works_where_reading_is_allowed(hostile):
     """The control: the thief's code gets full marks from a copy it may read (so the test can fail)."""
-    assert _points(hostile["reports"]["control"]) == FULL, _feedback(hostile["out"], "control")
+    assert _points(hostile["reports"]["control"]) == FULL, _feedback(
+        hostile["out"], "control"
+    )
     assert _points(hostile["reports"]["alice"]) == FULL
 
 
@@ -236,44 +284,68 @@ def test_reading_the_instructors_notebook_scores_like_an_untouched_exercise(host
 
 
 def test_no_network(hostile):
-    report, feedback = hostile["reports"]["network"], _feedback(hostile["out"], "network")
+    report, feedback = (
+        hostile["reports"]["network"],
+        _feedback(hostile["out"], "network"),
+    )
     assert _points(report) == FULL, feedback
     assert "network access is not allowed" in feedback, feedback
-    assert hostile["received"] == [], f"a submission reached the grader's network: {hostile['received']}"
+    assert hostile["received"] == [], (
+        f"a submission reached the grader's network: {hostile['received']}"
+    )
 
 
 def test_no_process_outlives_grading(hostile):
     report, feedback = hostile["reports"]["daemon"], _feedback(hostile["out"], "daemon")
     assert _points(report) == FULL, feedback
     assert "starting other programs is not allowed (os.fork)" in feedback, feedback
-    assert "still running when grading ended and were stopped: sleep" in feedback, feedback
+    assert "still running when grading ended and were stopped: sleep" in feedback, (
+        feedback
+    )
     assert _sleepers() == [], "a process started by a submission outlived its grading"
 
 
 def test_other_students_and_the_gradebook_are_out_of_reach(hostile):
     for student in ("meddler", "forger"):
-        report, feedback = hostile["reports"][student], _feedback(hostile["out"], student)
+        report, feedback = (
+            hostile["reports"][student],
+            _feedback(hostile["out"], student),
+        )
         assert _points(report) == FULL, feedback
-        assert "refused by the grading sandbox: writing outside the submission folder" in feedback, feedback
-    assert _tree(hostile["submissions"]) == hostile["before"]["submissions"], "a student's folder was changed"
+        assert (
+            "refused by the grading sandbox: writing outside the submission folder"
+            in feedback
+        ), feedback
+    assert _tree(hostile["submissions"]) == hostile["before"]["submissions"], (
+        "a student's folder was changed"
+    )
     assert _tree(FIXTURE_SOLUTIONS) == hostile["before"]["solutions"]
     assert hostile["instructor"].read_text() == hostile["before"]["instructor"]
     for path in hostile["out"].rglob("*"):
         text = path.read_text() if path.is_file() else ""
-        assert "pwned by" not in text and "pwned natively" not in text, f"{path} was written by a submission"
+        assert "pwned by" not in text and "pwned natively" not in text, (
+            f"{path} was written by a submission"
+        )
     assert not (hostile["out"] / "pwned.txt").exists()
     rows = (hostile["out"] / "gradebook.csv").read_text().splitlines()
-    assert rows[0] == "student,exercise,points,max,isolation" and len(rows) == 1 + len(hostile["reports"])
+    assert rows[0] == "student,exercise,points,max,isolation" and len(rows) == 1 + len(
+        hostile["reports"]
+    )
     assert all(row.endswith(",bubblewrap") for row in rows[1:]), rows
     assert "isolation: bubblewrap" in hostile["lines"][0]
-    print(f"hostile class of {len(hostile['reports'])} graded in {hostile['seconds']:.1f} s with 2 jobs")
+    print(
+        f"hostile class of {len(hostile['reports'])} graded in {hostile['seconds']:.1f} s with 2 jobs"
+    )
 
 
 def _python_ways() -> set[str]:
     """Names in the home folder on the way to Python's installation (pyenv keeps it there)."""
     home = Path.home().resolve()
-    return {Path(p).resolve().relative_to(home).parts[0] for p in (sys.prefix, sys.base_prefix)
-            if Path(p).resolve().is_relative_to(home)}
+    return {
+        Path(p).resolve().relative_to(home).parts[0]
+        for p in (sys.prefix, sys.base_prefix)
+        if Path(p).resolve().is_relative_to(home)
+    }
 
 
 def test_the_sandbox_itself(tmp_path):
@@ -311,14 +383,22 @@ else:
 subprocess.Popen(["setsid", "sleep", "{MARK}"], start_new_session=True)
 print("all checks passed")
 """
-    done = subprocess.run(sandbox.command(box, [ROOT / "solutions", FIXTURE_SOLUTIONS]) + [sys.executable, "-c", check],
-                          capture_output=True, text=True, timeout=60, env={"PATH": os.environ["PATH"]})
+    done = subprocess.run(
+        sandbox.command(box, [ROOT / "solutions", FIXTURE_SOLUTIONS])
+        + [sys.executable, "-c", check],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": os.environ["PATH"]},
+    )
     time.sleep(0.5)
     listener.close()
     leftover = _sleepers()
     for pid in leftover:
         os.kill(pid, 9)
-    assert done.returncode == 0 and "all checks passed" in done.stdout, done.stdout + done.stderr
+    assert done.returncode == 0 and "all checks passed" in done.stdout, (
+        done.stdout + done.stderr
+    )
     assert (box / "written.txt").read_text() == "ok"
     assert listener.received == []
     assert leftover == [], "a process started in the sandbox outlived it"
@@ -329,16 +409,38 @@ def test_require_isolation_refuses_without_bubblewrap(tmp_path, monkeypatch):
     (tmp_path / "alice" / EXERCISE).write_bytes(FIXTURE.read_bytes())
     monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
     with pytest.raises(IsolationRefused) as refused:
-        grade(tmp_path / "alice", tmp_path / "out", solutions=FIXTURE_SOLUTIONS, isolation="require", echo=silent)
+        grade(
+            tmp_path / "alice",
+            tmp_path / "out",
+            solutions=FIXTURE_SOLUTIONS,
+            isolation="require",
+            echo=silent,
+        )
     assert "bubblewrap (bwrap) is not installed" in str(refused.value.code)
     assert not (tmp_path / "out").exists()
     # the command line: exit status 2 and the reason (no bwrap on this PATH)
     empty = tmp_path / "bin"
     empty.mkdir()
-    done = subprocess.run([sys.executable, str(ROOT / "course.py"), "--no-venv", "grade", "alice", "--solutions",
-                           FIXTURE_SOLUTIONS, "--require-isolation"], cwd=tmp_path, capture_output=True, text=True,
-                          env={**os.environ, "PATH": str(empty)}, timeout=120)
-    assert done.returncode == 2 and "isolation was required" in done.stderr, done.stdout + done.stderr
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "course.py"),
+            "--no-venv",
+            "grade",
+            "alice",
+            "--solutions",
+            FIXTURE_SOLUTIONS,
+            "--require-isolation",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": str(empty)},
+        timeout=120,
+    )
+    assert done.returncode == 2 and "isolation was required" in done.stderr, (
+        done.stdout + done.stderr
+    )
 
 
 def test_weaker_isolation_is_said_and_the_hook_still_refuses(tmp_path):
@@ -346,25 +448,42 @@ def test_weaker_isolation_is_said_and_the_hook_still_refuses(tmp_path):
     does; native code gets through (as the README warns), which the control cases below show."""
     listener = Listener()
     submissions, out = tmp_path / "submissions", tmp_path / "out"
-    cases = {"thief": _thief([str(FIXTURE)], native=False),
-             "writer": _writer(tmp_path / "instructor.txt"),
-             "native-thief": _thief([str(FIXTURE)], native=True),
-             "native-network": _network(listener.port)}
+    cases = {
+        "thief": _thief([str(FIXTURE)], native=False),
+        "writer": _writer(tmp_path / "instructor.txt"),
+        "native-thief": _thief([str(FIXTURE)], native=True),
+        "native-network": _network(listener.port),
+    }
     for student, nb in cases.items():
         _write(submissions / student / EXERCISE, nb)
     (tmp_path / "instructor.txt").write_text("mine")
     lines: list[str] = []
-    reports = {r.student: r for r in grade(submissions, out, solutions=FIXTURE_SOLUTIONS, limits=LIMITS,
-                                           echo=lines.append, jobs=2, isolation="hook")}
+    reports = {
+        r.student: r
+        for r in grade(
+            submissions,
+            out,
+            solutions=FIXTURE_SOLUTIONS,
+            limits=LIMITS,
+            echo=lines.append,
+            jobs=2,
+            isolation="hook",
+        )
+    }
     time.sleep(0.5)
     listener.close()
     assert "WEAKER" in lines[0] and "WEAKER" in lines[-1]
     rows = (out / "gradebook.csv").read_text().splitlines()
     assert all(row.endswith(",weaker: audit hook only") for row in rows[1:]), rows
     assert _points(reports["thief"]) == ZERO
-    assert "reading the instructor's notebooks is not allowed" in _feedback(out, "thief")
+    assert "reading the instructor's notebooks is not allowed" in _feedback(
+        out, "thief"
+    )
     feedback = _feedback(out, "writer")
-    assert "refused by the grading sandbox: writing outside the submission folder" in feedback
+    assert (
+        "refused by the grading sandbox: writing outside the submission folder"
+        in feedback
+    )
     assert "pwned by python" not in (tmp_path / "instructor.txt").read_text()
     # what only bubblewrap stops: native code reads the answers and reaches the network
     assert _points(reports["native-thief"]) == FULL

@@ -2,6 +2,7 @@
 
 Each score on hand-computed cases and against NumPy / SciPy / scikit-learn / torch
 autograd; the pruning rules; the data generator; the training runs."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,17 +26,17 @@ def small_data():
 # --------------------------------------------------------------------------------- VoG
 def test_vog_by_hand_std_and_var():
     # K=2 checkpoints, n=2 examples, 2 coordinates each
-    grads = np.array([[[0.0, 0.0], [1.0, 1.0]],
-                      [[2.0, 4.0], [1.0, 1.0]]])
+    grads = np.array([[[0.0, 0.0], [1.0, 1.0]], [[2.0, 4.0], [1.0, 1.0]]])
     # example 0: per-coordinate std over checkpoints (ddof=0) = [1, 2] -> mean 1.5;
     # variance [1, 4] -> mean 2.5
     np.testing.assert_allclose(inf.vog_scores(grads, normalize=None), [1.5, 0.0])
-    np.testing.assert_allclose(inf.vog_scores(grads, normalize=None, spread="var"),
-                               [2.5, 0.0])
+    np.testing.assert_allclose(
+        inf.vog_scores(grads, normalize=None, spread="var"), [2.5, 0.0]
+    )
 
 
 def test_vog_three_checkpoints_by_hand():
-    grads = np.array([[[1.0]], [[2.0]], [[6.0]]])           # K=3, n=1, one coordinate
+    grads = np.array([[[1.0]], [[2.0]], [[6.0]]])  # K=3, n=1, one coordinate
     # mean 3, deviations -2, -1, 3 -> var 14/3
     assert inf.vog_scores(grads, normalize=None)[0] == pytest.approx(np.sqrt(14 / 3))
 
@@ -44,8 +45,9 @@ def test_vog_matches_numpy_std_on_random_gradients():
     rng = np.random.default_rng(0)
     grads = rng.normal(size=(4, 7, 5, 3)) * rng.uniform(0.1, 3, size=(1, 7, 1, 1))
     expected = np.std(grads, axis=0, ddof=0).reshape(7, -1).mean(axis=1)
-    np.testing.assert_allclose(inf.vog_scores(grads, normalize=None), expected,
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        inf.vog_scores(grads, normalize=None), expected, rtol=1e-12
+    )
 
 
 def test_vog_invariant_to_a_constant_added_to_one_example():
@@ -53,8 +55,11 @@ def test_vog_invariant_to_a_constant_added_to_one_example():
     grads = rng.normal(size=(3, 6, 4))
     shifted = grads.copy()
     shifted[:, 2] += 5.0  # same offset at every checkpoint
-    np.testing.assert_allclose(inf.vog_scores(shifted, normalize=None),
-                               inf.vog_scores(grads, normalize=None), atol=1e-12)
+    np.testing.assert_allclose(
+        inf.vog_scores(shifted, normalize=None),
+        inf.vog_scores(grads, normalize=None),
+        atol=1e-12,
+    )
 
 
 def test_vog_class_normalization_matches_scipy_zscore_per_class():
@@ -74,8 +79,9 @@ def test_vog_dataset_normalization_matches_scipy_zscore():
     rng = np.random.default_rng(3)
     grads = rng.normal(size=(2, 9, 3)) * rng.uniform(0.5, 2, size=(1, 9, 1))
     raw = inf.vog_scores(grads, normalize=None)
-    np.testing.assert_allclose(inf.vog_scores(grads, normalize="dataset"), zscore(raw),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        inf.vog_scores(grads, normalize="dataset"), zscore(raw), atol=1e-12
+    )
 
 
 def test_class_and_dataset_normalization_differ_when_classes_differ_in_scale():
@@ -94,8 +100,9 @@ def test_normalize_scores_by_hand_and_errors():
     scores = np.array([1.0, 3.0, 10.0, 30.0])
     labels = np.array([0, 0, 1, 1])
     np.testing.assert_allclose(inf.normalize_scores(scores, labels), [-1, 1, -1, 1])
-    np.testing.assert_allclose(inf.normalize_scores(scores, by="dataset"),
-                               zscore(scores))
+    np.testing.assert_allclose(
+        inf.normalize_scores(scores, by="dataset"), zscore(scores)
+    )
     with pytest.raises(ValueError, match="by must"):
         inf.normalize_scores(scores, labels, by="row")
     with pytest.raises(ValueError, match="labels"):
@@ -104,16 +111,19 @@ def test_normalize_scores_by_hand_and_errors():
         inf.normalize_scores(scores, labels[:3])
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(grads=np.zeros((1, 4, 2))), "grads"),                       # K = 1
-    (dict(grads=np.zeros(4)), "grads"),  # no checkpoint axis
-    (dict(grads=np.full((2, 4, 2), np.nan)), "grads"),
-    (dict(grads=np.ones((2, 4, 2)), spread="mad"), "spread"),
-    (dict(grads=np.ones((2, 4, 2)), normalize="global"), "normalize"),
-    (dict(grads=np.ones((2, 4, 2))), "labels"),  # class needs labels
-    (dict(grads=np.ones((2, 4, 2)), labels=[0, 1, 0]), "labels"),     # wrong length
-    (dict(grads=np.ones((2, 4, 2)), labels=[0.5, 1, 0, 1]), "labels"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(grads=np.zeros((1, 4, 2))), "grads"),  # K = 1
+        (dict(grads=np.zeros(4)), "grads"),  # no checkpoint axis
+        (dict(grads=np.full((2, 4, 2), np.nan)), "grads"),
+        (dict(grads=np.ones((2, 4, 2)), spread="mad"), "spread"),
+        (dict(grads=np.ones((2, 4, 2)), normalize="global"), "normalize"),
+        (dict(grads=np.ones((2, 4, 2))), "labels"),  # class needs labels
+        (dict(grads=np.ones((2, 4, 2)), labels=[0, 1, 0]), "labels"),  # wrong length
+        (dict(grads=np.ones((2, 4, 2)), labels=[0.5, 1, 0, 1]), "labels"),
+    ],
+)
 def test_vog_rejects_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         inf.vog_scores(**kwargs)
@@ -122,7 +132,7 @@ def test_vog_rejects_bad_input(kwargs, match):
 def test_vog_rejects_a_class_that_cannot_be_z_scored():
     grads = np.random.default_rng(5).normal(size=(2, 4, 3))
     with pytest.raises(ValueError, match="class 1: it has 1 example"):
-        inf.vog_scores(grads, [0, 0, 0, 1])                  # class 1 has one member
+        inf.vog_scores(grads, [0, 0, 0, 1])  # class 1 has one member
     flat = np.zeros((2, 4, 3))
     with pytest.raises(ValueError, match="all its scores are equal"):
         inf.vog_scores(flat, normalize="dataset")
@@ -135,7 +145,7 @@ def test_input_gradients_match_one_example_at_a_time(small_data):
     ours = inf.input_gradients(model, d.premise, d.hypothesis, d.label)
     assert ours.shape == (6, 2 * inf.MAX_LEN, 16)
     for i in range(6):
-        p, h = d.premise[i:i + 1], d.hypothesis[i:i + 1]
+        p, h = d.premise[i : i + 1], d.hypothesis[i : i + 1]
         emb = model.embed(p, h).detach().requires_grad_()
         logit = model.from_embeddings(emb, p, h)
         (g,) = torch.autograd.grad(logit[0, int(d.label[i])], emb)
@@ -150,9 +160,10 @@ def test_input_gradients_are_zero_on_padding_and_equal_across_one_sentence(small
     assert np.all(grads[~mask] == 0)
     # mean pooling: every real token of a sentence gets the same gradient
     for i in range(10):
-        real = grads[i, :inf.MAX_LEN][mask[i, :inf.MAX_LEN]]
-        np.testing.assert_allclose(real, np.broadcast_to(real[0], real.shape),
-                                   atol=1e-7)
+        real = grads[i, : inf.MAX_LEN][mask[i, : inf.MAX_LEN]]
+        np.testing.assert_allclose(
+            real, np.broadcast_to(real[0], real.shape), atol=1e-7
+        )
 
 
 def test_vog_of_token_gradients_equals_pooled_formula(small_data):
@@ -160,25 +171,36 @@ def test_vog_of_token_gradients_equals_pooled_formula(small_data):
     VoG = (sum_d std(g_premise) + sum_d std(g_hypothesis)) / (2 L d)."""
     d = small_data.subset(np.arange(20))
     models = [inf.make_model(gen(k)) for k in range(3)]  # 3 "checkpoints"
-    grads = np.stack([inf.input_gradients(m, d.premise, d.hypothesis, d.label)
-                      for m in models])  # [3, 20, 2L, d]
+    grads = np.stack(
+        [inf.input_gradients(m, d.premise, d.hypothesis, d.label) for m in models]
+    )  # [3, 20, 2L, d]
     L = inf.MAX_LEN
     # each real token gets (pooled gradient) / (sentence length), so the sum over a
     # sentence's tokens is the gradient with respect to its pooled vector, [3, 20, d]
     pooled = [grads[:, :, :L].sum(2), grads[:, :, L:].sum(2)]
     expected = sum(p.std(axis=0).sum(axis=1) for p in pooled) / (2 * L * 16)
-    np.testing.assert_allclose(inf.vog_scores(grads, normalize=None), expected,
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        inf.vog_scores(grads, normalize=None), expected, rtol=1e-5
+    )
 
 
-@pytest.mark.parametrize("bad, match", [
-    # all padding
-    (dict(premise=torch.zeros(3, inf.MAX_LEN, dtype=torch.long)), "premise"),
-    (dict(hypothesis=torch.full((3, inf.MAX_LEN), 999)), "hypothesis"),  # id too large
-    (dict(premise=torch.full((3, inf.MAX_LEN), len(inf.VOCAB))), "premise"),  # one past
-    (dict(labels=np.array([0, 1, 3])), "labels"),
-    (dict(labels=np.array([0, 1])), "labels"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        # all padding
+        (dict(premise=torch.zeros(3, inf.MAX_LEN, dtype=torch.long)), "premise"),
+        (
+            dict(hypothesis=torch.full((3, inf.MAX_LEN), 999)),
+            "hypothesis",
+        ),  # id too large
+        (
+            dict(premise=torch.full((3, inf.MAX_LEN), len(inf.VOCAB))),
+            "premise",
+        ),  # one past
+        (dict(labels=np.array([0, 1, 3])), "labels"),
+        (dict(labels=np.array([0, 1])), "labels"),
+    ],
+)
 def test_input_gradients_reject_bad_input(small_data, bad, match):
     d = small_data.subset(np.arange(3))
     args = dict(premise=d.premise, hypothesis=d.hypothesis, labels=d.label) | bad
@@ -191,8 +213,9 @@ def test_el2n_by_hand():
     probs = np.array([[0.5, 0.5, 0.0], [0.2, 0.2, 0.6]])
     labels = np.array([0, 2])
     # ||(-0.5, 0.5, 0)|| = sqrt(0.5); ||(0.2, 0.2, -0.4)|| = sqrt(0.24)
-    np.testing.assert_allclose(inf.el2n_scores(probs, labels),
-                               [np.sqrt(0.5), np.sqrt(0.24)])
+    np.testing.assert_allclose(
+        inf.el2n_scores(probs, labels), [np.sqrt(0.5), np.sqrt(0.24)]
+    )
 
 
 def test_el2n_averages_over_checkpoints_and_matches_numpy():
@@ -200,19 +223,22 @@ def test_el2n_averages_over_checkpoints_and_matches_numpy():
     logits = rng.normal(size=(4, 10, 3))
     probs = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
     labels = rng.integers(0, 3, 10)
-    per_checkpoint = np.linalg.norm(probs - np.eye(3)[labels], axis=-1)       # [4, 10]
+    per_checkpoint = np.linalg.norm(probs - np.eye(3)[labels], axis=-1)  # [4, 10]
     np.testing.assert_allclose(inf.el2n_scores(probs, labels), per_checkpoint.mean(0))
     np.testing.assert_allclose(inf.el2n_scores(probs[1], labels), per_checkpoint[1])
 
 
-@pytest.mark.parametrize("probs, labels, match", [
-    (np.array([[0.5, 0.5, 0.0]]), [-1], "labels"),
-    (np.array([[0.5, 0.6, -0.1]]), [0], "probs"),
-    (np.array([[0.5, 0.4, 0.0]]), [0], "sum to 1"),
-    (np.array([[0.5, 0.5, 0.0]]), [3], "labels"),
-    (np.array([[0.5, 0.5, 0.0]]), [0, 1], "same length"),
-    (np.zeros((2, 2, 2, 2)), [0, 1], "probs"),
-])
+@pytest.mark.parametrize(
+    "probs, labels, match",
+    [
+        (np.array([[0.5, 0.5, 0.0]]), [-1], "labels"),
+        (np.array([[0.5, 0.6, -0.1]]), [0], "probs"),
+        (np.array([[0.5, 0.4, 0.0]]), [0], "sum to 1"),
+        (np.array([[0.5, 0.5, 0.0]]), [3], "labels"),
+        (np.array([[0.5, 0.5, 0.0]]), [0, 1], "same length"),
+        (np.zeros((2, 2, 2, 2)), [0, 1], "probs"),
+    ],
+)
 def test_el2n_rejects_bad_input(probs, labels, match):
     with pytest.raises(ValueError, match=match):
         inf.el2n_scores(probs, labels)
@@ -220,15 +246,15 @@ def test_el2n_rejects_bad_input(probs, labels, match):
 
 # --------------------------------------------------------------------------- forgetting
 def test_forgetting_by_hand():
-    correct = np.array([[1, 1, 0, 0],
-                        [0, 1, 0, 1],
-                        [1, 0, 0, 1],
-                        [0, 1, 0, 1]], dtype=bool)            # [E=4, n=4]
+    correct = np.array(
+        [[1, 1, 0, 0], [0, 1, 0, 1], [1, 0, 0, 1], [0, 1, 0, 1]], dtype=bool
+    )  # [E=4, n=4]
     # ex0: 1->0 twice: 2 events; ex1: one 1->0; ex2 never learned -> E;
     # ex3 learned and kept: 0
     np.testing.assert_array_equal(inf.forgetting_counts(correct), [2, 1, 4, 0])
-    np.testing.assert_array_equal(inf.forgetting_counts(correct, never_learned=99),
-                                  [2, 1, 99, 0])
+    np.testing.assert_array_equal(
+        inf.forgetting_counts(correct, never_learned=99), [2, 1, 99, 0]
+    )
 
 
 def test_forgetting_learning_late_is_not_forgetting():
@@ -236,11 +262,14 @@ def test_forgetting_learning_late_is_not_forgetting():
     np.testing.assert_array_equal(inf.forgetting_counts(correct), [0])
 
 
-@pytest.mark.parametrize("correct, match", [
-    (np.ones((1, 3), dtype=bool), "2 epochs"),
-    (np.array([[0, 2], [1, 1]]), "booleans"),
-    (np.ones(3, dtype=bool), "correct"),
-])
+@pytest.mark.parametrize(
+    "correct, match",
+    [
+        (np.ones((1, 3), dtype=bool), "2 epochs"),
+        (np.array([[0, 2], [1, 1]]), "booleans"),
+        (np.ones(3, dtype=bool), "correct"),
+    ],
+)
 def test_forgetting_rejects_bad_input(correct, match):
     with pytest.raises(ValueError, match=match):
         inf.forgetting_counts(correct)
@@ -264,27 +293,33 @@ def test_select_hardest_easiest_by_hand():
     np.testing.assert_array_equal(inf.select_subset(SCORES, 0.3, "easiest"), [2, 5, 9])
     # drop the top 20% (0.9, 0.8), then keep the next three hardest (0.7, 0.6, 0.5)
     np.testing.assert_array_equal(
-        inf.select_subset(SCORES, 0.3, "drop_top_then_hardest", drop=0.2), [3, 4, 8])
+        inf.select_subset(SCORES, 0.3, "drop_top_then_hardest", drop=0.2), [3, 4, 8]
+    )
     np.testing.assert_array_equal(
-        inf.select_subset(SCORES, 0.3, "drop_top_then_hardest", drop=0.0), [1, 3, 6])
-    np.testing.assert_array_equal(inf.select_subset(SCORES, 1.0, "hardest"),
-                                  np.arange(10))
+        inf.select_subset(SCORES, 0.3, "drop_top_then_hardest", drop=0.0), [1, 3, 6]
+    )
+    np.testing.assert_array_equal(
+        inf.select_subset(SCORES, 1.0, "hardest"), np.arange(10)
+    )
 
 
 def test_select_drop_and_keep_may_add_up_to_everything():
     # drop the top 20% (examples 1 and 6), keep all the other 80%
     np.testing.assert_array_equal(
         inf.select_subset(SCORES, 0.8, "drop_top_then_hardest", drop=0.2),
-        [0, 2, 3, 4, 5, 7, 8, 9])
+        [0, 2, 3, 4, 5, 7, 8, 9],
+    )
 
 
 def test_select_breaks_long_runs_of_ties_by_position():
     tied = np.zeros(60)
     tied[[5, 40]] = [1.0, -1.0]
-    np.testing.assert_array_equal(inf.select_subset(tied, 0.2, "hardest"),
-                                  np.r_[0:12])           # 5 first, then the tied zeros
-    np.testing.assert_array_equal(inf.select_subset(tied, 0.2, "easiest"),
-                                  np.r_[0:5, 6:12, 40])
+    np.testing.assert_array_equal(
+        inf.select_subset(tied, 0.2, "hardest"), np.r_[0:12]
+    )  # 5 first, then the tied zeros
+    np.testing.assert_array_equal(
+        inf.select_subset(tied, 0.2, "easiest"), np.r_[0:5, 6:12, 40]
+    )
 
 
 def test_select_breaks_ties_by_position():
@@ -308,20 +343,25 @@ def test_select_random_is_reproducible_and_uses_the_rng():
     a = inf.select_subset(SCORES, 0.5, "random", rng=np.random.default_rng(3))
     b = inf.select_subset(SCORES, 0.5, "random", rng=np.random.default_rng(3))
     np.testing.assert_array_equal(a, b)
-    draws = {tuple(inf.select_subset(SCORES, 0.5, "random",
-                                     rng=np.random.default_rng(s))) for s in range(10)}
+    draws = {
+        tuple(inf.select_subset(SCORES, 0.5, "random", rng=np.random.default_rng(s)))
+        for s in range(10)
+    }
     assert len(draws) > 1
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(keep=0.0), "keep"),
-    (dict(keep=1.2), "keep"),
-    (dict(keep=0.04), "keeps none"),
-    (dict(keep=0.5, mode="middle"), "mode"),
-    (dict(keep=0.5, mode="random"), "rng"),
-    (dict(keep=0.8, mode="drop_top_then_hardest", drop=0.3), "drop"),
-    (dict(keep=0.5, mode="drop_top_then_hardest", drop=-0.1), "drop"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(keep=0.0), "keep"),
+        (dict(keep=1.2), "keep"),
+        (dict(keep=0.04), "keeps none"),
+        (dict(keep=0.5, mode="middle"), "mode"),
+        (dict(keep=0.5, mode="random"), "rng"),
+        (dict(keep=0.8, mode="drop_top_then_hardest", drop=0.3), "drop"),
+        (dict(keep=0.5, mode="drop_top_then_hardest", drop=-0.1), "drop"),
+    ],
+)
 def test_select_rejects_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         inf.select_subset(SCORES, **kwargs)
@@ -336,10 +376,11 @@ def test_select_rejects_nan_scores():
 def test_noise_auroc_matches_sklearn_with_ties():
     rng = np.random.default_rng(8)
     noisy = rng.random(300) < 0.2
-    scores = np.round(rng.normal(size=300) + noisy, 1)            # many ties
+    scores = np.round(rng.normal(size=300) + noisy, 1)  # many ties
     assert inf.noise_auroc(scores, noisy) == pytest.approx(roc_auc_score(noisy, scores))
     assert inf.noise_auroc(scores, noisy.astype(int)) == pytest.approx(
-        roc_auc_score(noisy, scores))
+        roc_auc_score(noisy, scores)
+    )
 
 
 def test_noise_auroc_by_hand():
@@ -348,21 +389,24 @@ def test_noise_auroc_by_hand():
     assert inf.noise_auroc([1, 1, 1], [1, 0, 0]) == 0.5
 
 
-@pytest.mark.parametrize("scores, noisy, match", [
-    ([0.1, 0.2], [0, 0], "both"),
-    ([0.1, 0.2], [1, 1], "both"),
-    ([0.1, 0.2], [0, 2], "is_noisy"),
-    ([0.1, 0.2, 0.3], [0, 1], "same length"),
-])
+@pytest.mark.parametrize(
+    "scores, noisy, match",
+    [
+        ([0.1, 0.2], [0, 0], "both"),
+        ([0.1, 0.2], [1, 1], "both"),
+        ([0.1, 0.2], [0, 2], "is_noisy"),
+        ([0.1, 0.2, 0.3], [0, 1], "same length"),
+    ],
+)
 def test_noise_auroc_rejects_bad_input(scores, noisy, match):
     with pytest.raises(ValueError, match=match):
         inf.noise_auroc(scores, noisy)
 
 
 def test_top_fraction_enrichment_by_hand():
-    scores = np.arange(20.0)                                   # example 19 is the top
+    scores = np.arange(20.0)  # example 19 is the top
     noisy = np.zeros(20, dtype=bool)
-    noisy[[19, 18, 0, 1]] = True                               # base rate 0.2
+    noisy[[19, 18, 0, 1]] = True  # base rate 0.2
     # top 10% = examples 19, 18: both noisy -> rate 1.0 = 5x the base rate
     assert inf.top_fraction_enrichment(scores, noisy, top=0.1) == pytest.approx(5.0)
     # top 20% = 19, 18, 17, 16: rate 0.5 -> 2.5x
@@ -404,21 +448,25 @@ def test_make_nli_templates_follow_the_rules():
 
 
 def test_make_nli_phenomenon_rates_and_no_noise():
-    d = inf.make_nli(2000, np.random.default_rng(11), p_negation=0.0, p_location=1.0,
-                     p_filler=0.0)
+    d = inf.make_nli(
+        2000, np.random.default_rng(11), p_negation=0.0, p_location=1.0, p_filler=0.0
+    )
     assert np.all(d.phenomenon == 2) and not d.flipped.any()
     assert set((d.premise != 0).sum(1).tolist()) == {6}
     d = inf.make_nli(2000, np.random.default_rng(11), p_filler=1.0)
     assert (d.premise != 0).sum(1).min() >= 7
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(n=0), "n must"),
-    (dict(noise=1.5), "noise"),
-    (dict(p_negation=0.7, p_location=0.6), "p_negation \\+ p_location"),
-    (dict(p_filler=-0.1), "p_filler"),
-    (dict(rng=0), "rng"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(n=0), "n must"),
+        (dict(noise=1.5), "noise"),
+        (dict(p_negation=0.7, p_location=0.6), "p_negation \\+ p_location"),
+        (dict(p_filler=-0.1), "p_filler"),
+        (dict(rng=0), "rng"),
+    ],
+)
 def test_make_nli_rejects_bad_input(kwargs, match):
     args = dict(n=10, rng=np.random.default_rng(0)) | kwargs
     with pytest.raises(ValueError, match=match):
@@ -450,8 +498,11 @@ def test_batch_schedule_covers_each_epoch_once():
     assert len(batches) == 7 and [len(b) for b in batches] == [2, 2, 1, 2, 2, 1, 2]
     np.testing.assert_array_equal(np.sort(np.concatenate(batches[:3])), idx)
     np.testing.assert_array_equal(np.sort(np.concatenate(batches[3:6])), idx)
-    for kwargs, match in [(dict(steps=0), "steps"), (dict(batch_size=0), "batch_size"),
-                          (dict(indices=[]), "indices")]:
+    for kwargs, match in [
+        (dict(steps=0), "steps"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(indices=[]), "indices"),
+    ]:
         args = dict(indices=idx, steps=2, batch_size=2, generator=gen()) | kwargs
         with pytest.raises(ValueError, match=match):
             inf.batch_schedule(**args)
@@ -460,8 +511,9 @@ def test_batch_schedule_covers_each_epoch_once():
 def test_retrain_on_subset_sees_only_the_subset(small_data):
     idx = np.arange(0, 240, 3)
     a = inf.retrain_on_subset(small_data, idx, gen(), steps=5, batch_size=16)
-    b = inf.retrain_on_subset(small_data.subset(idx), np.arange(idx.size), gen(),
-                              steps=5, batch_size=16)
+    b = inf.retrain_on_subset(
+        small_data.subset(idx), np.arange(idx.size), gen(), steps=5, batch_size=16
+    )
     for pa, pb in zip(a.parameters(), b.parameters()):
         torch.testing.assert_close(pa, pb)
     with pytest.raises(ValueError, match="indices"):
@@ -477,8 +529,9 @@ def test_scoring_run_saves_one_checkpoint_per_epoch(small_data):
     np.testing.assert_allclose(ck.probs.sum(-1), 1.0, atol=1e-5)
     np.testing.assert_array_equal(ck.correct, ck.probs.argmax(-1) == small_data.label)
     # the last checkpoint is the returned model
-    np.testing.assert_allclose(inf.predict_proba(ck.model, small_data), ck.probs[-1],
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        inf.predict_proba(ck.model, small_data), ck.probs[-1], atol=1e-6
+    )
     with pytest.raises(ValueError, match="epochs"):
         inf.scoring_run(small_data, gen(), epochs=1)
 
@@ -498,7 +551,12 @@ def test_train_classifier_takes_one_step_per_batch_and_lowers_the_loss(small_dat
     model = inf.make_model(gen())
     batches = inf.batch_schedule(np.arange(len(small_data)), 60, 48, gen(1))
     seen = []
-    log = inf.train_classifier(model, small_data, batches, lr=1e-2,
-                               on_step=lambda step, net: seen.append(step) or None)
+    log = inf.train_classifier(
+        model,
+        small_data,
+        batches,
+        lr=1e-2,
+        on_step=lambda step, net: seen.append(step) or None,
+    )
     assert len(log.losses) == 60 and seen == list(range(60))
     assert np.mean(log.losses[-10:]) < np.mean(log.losses[:10]) - 0.2

@@ -4,22 +4,34 @@ Exact values come from cases solved by hand or from scikit-learn on random input
 parameter is moved away from its neutral value and bad input must raise an error that
 names the argument.
 """
+
 import numpy as np
 import pytest
 import torch
 from sklearn.metrics import normalized_mutual_info_score
 from sklearn.neighbors import NearestNeighbors
 
-from utils.metric_learning import (AttentionEmbedder, assign_clusters, embed,
-                                   margin_loss, nearest_centroid, nmi, nmi_kmeans,
-                                   random_clusters, recall_at_k,
-                                   render_fine_grained_digits, should_add_learner,
-                                   specialisation_gap, split_seen_unseen,
-                                   split_subspaces, train_classifier,
-                                   train_subspace_learners)
-
+from utils.metric_learning import (
+    AttentionEmbedder,
+    assign_clusters,
+    embed,
+    margin_loss,
+    nearest_centroid,
+    nmi,
+    nmi_kmeans,
+    random_clusters,
+    recall_at_k,
+    render_fine_grained_digits,
+    should_add_learner,
+    specialisation_gap,
+    split_seen_unseen,
+    split_subspaces,
+    train_classifier,
+    train_subspace_learners,
+)
 
 # ------------------------------------------------------------------ margin loss
+
 
 def _loops(e, y, beta, alpha):
     e = e / np.linalg.norm(e, axis=1, keepdims=True)
@@ -70,15 +82,22 @@ def test_margin_loss_gradient_reaches_beta():
     assert beta.grad is not None and torch.isfinite(beta.grad)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(emb=torch.ones(3)), "emb"),
-    (dict(emb=torch.ones(1, 2), labels=torch.tensor([0])), "at least 2"),
-    (dict(labels=torch.tensor([0, 1])), "labels"),
-    (dict(alpha=-0.1), "alpha"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(emb=torch.ones(3)), "emb"),
+        (dict(emb=torch.ones(1, 2), labels=torch.tensor([0])), "at least 2"),
+        (dict(labels=torch.tensor([0, 1])), "labels"),
+        (dict(alpha=-0.1), "alpha"),
+    ],
+)
 def test_margin_loss_rejects_bad_input(kwargs, message):
-    args = dict(emb=torch.ones(3, 2), labels=torch.tensor([0, 1, 1]),
-                beta=torch.tensor(1.0), alpha=0.2)
+    args = dict(
+        emb=torch.ones(3, 2),
+        labels=torch.tensor([0, 1, 1]),
+        beta=torch.tensor(1.0),
+        alpha=0.2,
+    )
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         margin_loss(**args)
@@ -86,14 +105,16 @@ def test_margin_loss_rejects_bad_input(kwargs, message):
 
 # ------------------------------------------------------------------ subspaces, clusters
 
+
 def test_split_subspaces_by_hand():
     assert split_subspaces(10, 3) == [slice(0, 4), slice(4, 7), slice(7, 10)]
     assert split_subspaces(8, 1) == [slice(0, 8)]
     assert split_subspaces(4, 4) == [slice(i, i + 1) for i in range(4)]
 
 
-@pytest.mark.parametrize("D, K, message", [(4, 5, "K must be at most"), (0, 1, "D"),
-                                           (4, 0, "K")])
+@pytest.mark.parametrize(
+    "D, K, message", [(4, 5, "K must be at most"), (0, 1, "D"), (4, 0, "K")]
+)
 def test_split_subspaces_rejects_bad_input(D, K, message):
     with pytest.raises(ValueError, match=message):
         split_subspaces(D, K)
@@ -125,6 +146,7 @@ def test_random_clusters_balanced_and_seeded():
 
 # ------------------------------------------------------------------ scores
 
+
 def test_recall_at_k_by_hand():
     emb = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9], [0.7, 0.7]])
     labels = np.array([0, 1, 1, 0, 0])
@@ -153,15 +175,23 @@ def test_recall_at_k_matches_sklearn_neighbours():
         assert recall_at_k(emb, labels, ks=(k,))[k] == pytest.approx(ref)
 
 
-@pytest.mark.parametrize("emb, labels, ks, message", [
-    (np.ones(4), [0, 1, 0, 1], (1,), "emb must be 2-D"),
-    (np.ones((4, 2)), [0, 1, 0], (1,), "same length"),
-    (np.ones((4, 2)), [0, 1, 0, 1], (4,), "ks must be below"),
-    (np.ones((4, 2)), [0, 1, 0, 1], (0,), "ks"),
-    (np.array([[1, 0], [0, 0], [1, 1], [0, 1.0]]), [0, 1, 0, 1], (1,), "all-zero"),
-    (np.array([[1, 0], [np.nan, 0], [1, 1], [0, 1.0]]), [0, 1, 0, 1], (1,), "finite"),
-    (np.ones((4, 2)), [0.5, 1, 0, 1], (1,), "labels"),
-])
+@pytest.mark.parametrize(
+    "emb, labels, ks, message",
+    [
+        (np.ones(4), [0, 1, 0, 1], (1,), "emb must be 2-D"),
+        (np.ones((4, 2)), [0, 1, 0], (1,), "same length"),
+        (np.ones((4, 2)), [0, 1, 0, 1], (4,), "ks must be below"),
+        (np.ones((4, 2)), [0, 1, 0, 1], (0,), "ks"),
+        (np.array([[1, 0], [0, 0], [1, 1], [0, 1.0]]), [0, 1, 0, 1], (1,), "all-zero"),
+        (
+            np.array([[1, 0], [np.nan, 0], [1, 1], [0, 1.0]]),
+            [0, 1, 0, 1],
+            (1,),
+            "finite",
+        ),
+        (np.ones((4, 2)), [0.5, 1, 0, 1], (1,), "labels"),
+    ],
+)
 def test_recall_at_k_rejects_bad_input(emb, labels, ks, message):
     with pytest.raises(ValueError, match=message):
         recall_at_k(emb, np.asarray(labels), ks=ks)
@@ -202,11 +232,12 @@ def test_nmi_kmeans_perfect_on_separated_clusters():
 
 # ------------------------------------------------------------------ the dynamic rule
 
+
 def test_should_add_learner_fires_after_patience_flat_epochs():
-    assert not should_add_learner([0.5, 0.6, 0.6, 0.6], patience=3)   # 0.6 beats 0.5
+    assert not should_add_learner([0.5, 0.6, 0.6, 0.6], patience=3)  # 0.6 beats 0.5
     assert should_add_learner([0.5, 0.6, 0.6, 0.6, 0.6], patience=3)
     assert not should_add_learner([0.5, 0.6, 0.6, 0.61], patience=3)
-    assert not should_add_learner([0.5, 0.6, 0.6], patience=3)        # too short
+    assert not should_add_learner([0.5, 0.6, 0.6], patience=3)  # too short
     assert should_add_learner([0.7, 0.6], patience=1)
 
 
@@ -218,10 +249,15 @@ def test_should_add_learner_tolerance():
     assert not should_add_learner([0.5, 0.7501], patience=1, tol=0.25)
 
 
-@pytest.mark.parametrize("kwargs, message", [(dict(patience=0), "patience"),
-                                             (dict(tol=-1.0), "tol"),
-                                             (dict(history=[[0.1]]), "history"),
-                                             (dict(history=[0.1, np.nan]), "history")])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(patience=0), "patience"),
+        (dict(tol=-1.0), "tol"),
+        (dict(history=[[0.1]]), "history"),
+        (dict(history=[0.1, np.nan]), "history"),
+    ],
+)
 def test_should_add_learner_rejects_bad_input(kwargs, message):
     args = dict(history=[0.1, 0.2], patience=1, tol=0.0)
     args.update(kwargs)
@@ -230,6 +266,7 @@ def test_should_add_learner_rejects_bad_input(kwargs, message):
 
 
 # ------------------------------------------------------------ data, network, training
+
 
 def test_render_fine_grained_digits_shapes_and_labels():
     X, y, att = render_fine_grained_digits(np.random.default_rng(0), copies=1)
@@ -287,9 +324,19 @@ def tiny_data():
 
 def test_train_subspace_learners_fixed_k_runs_and_keeps_k(tiny_data):
     X, y = tiny_data
-    model, h = train_subspace_learners(X, y, X, y, K=3, D=12, epochs=3,
-                                       finetune_epochs=1, recluster_every=2,
-                                       batch_size=20, seed=0)
+    model, h = train_subspace_learners(
+        X,
+        y,
+        X,
+        y,
+        K=3,
+        D=12,
+        epochs=3,
+        finetune_epochs=1,
+        recluster_every=2,
+        batch_size=20,
+        seed=0,
+    )
     assert h["K"] == [3, 3, 3] and h["K_final"] == 3
     assert set(h["clusters"]) == {0, 1, 2}
     assert embed(model, X).shape == (60, 12)
@@ -297,9 +344,21 @@ def test_train_subspace_learners_fixed_k_runs_and_keeps_k(tiny_data):
 
 def test_train_subspace_learners_dynamic_adds_learners(tiny_data):
     X, y = tiny_data
-    _, h = train_subspace_learners(X, y, X, y, dynamic=True, patience=1, K_max=3, D=12,
-                                   epochs=8, finetune_epochs=0, batch_size=20, lr=0.0,
-                                   seed=0)
+    _, h = train_subspace_learners(
+        X,
+        y,
+        X,
+        y,
+        dynamic=True,
+        patience=1,
+        K_max=3,
+        D=12,
+        epochs=8,
+        finetune_epochs=0,
+        batch_size=20,
+        lr=0.0,
+        seed=0,
+    )
     # lr 0: the score never improves, so a learner is added every other epoch to K_max
     assert h["K"][0] == 1 and h["K_final"] == 3 and max(h["K"]) == 3
     assert h["added_at"] == [1, 3]
@@ -307,8 +366,19 @@ def test_train_subspace_learners_dynamic_adds_learners(tiny_data):
 
 def test_train_subspace_learners_random_partition_and_errors(tiny_data):
     X, y = tiny_data
-    _, h = train_subspace_learners(X, y, X, y, K=2, partition="random", D=8, epochs=1,
-                                   finetune_epochs=0, batch_size=30, seed=0)
+    _, h = train_subspace_learners(
+        X,
+        y,
+        X,
+        y,
+        K=2,
+        partition="random",
+        D=8,
+        epochs=1,
+        finetune_epochs=0,
+        batch_size=30,
+        seed=0,
+    )
     assert sorted(np.bincount(h["clusters"])) == [30, 30]
     with pytest.raises(ValueError, match="partition"):
         train_subspace_learners(X, y, X, y, partition="kmeans")
@@ -328,14 +398,26 @@ def test_train_classifier_learns_separable_classes(tiny_data):
 
 def test_train_subspace_learners_warmup_keeps_one_learner_first(tiny_data):
     X, y = tiny_data
-    _, h = train_subspace_learners(X, y, X, y, K=2, warmup_epochs=2, D=8, epochs=4,
-                                   finetune_epochs=0, recluster_every=10, batch_size=30,
-                                   seed=0)
+    _, h = train_subspace_learners(
+        X,
+        y,
+        X,
+        y,
+        K=2,
+        warmup_epochs=2,
+        D=8,
+        epochs=4,
+        finetune_epochs=0,
+        recluster_every=10,
+        batch_size=30,
+        seed=0,
+    )
     assert h["K"] == [1, 1, 2, 2]
     assert set(h["clusters"]) == {0, 1}
 
 
 # ------------------------------------------------------------ specialisation
+
 
 def test_nearest_centroid_by_hand():
     reference = np.array([[1.0, 0.0], [2.0, 0.1], [0.0, 1.0], [0.1, 3.0]])
@@ -350,8 +432,9 @@ def test_nearest_centroid_by_hand():
 
 def test_specialisation_gap_by_hand():
     # slice 0 (dim 0) separates the classes of group 0, slice 1 (dim 1) those of group 1
-    emb = np.array([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0],
-                    [1.0, 1.0], [1.0, 1.0]])
+    emb = np.array(
+        [[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0], [1.0, 1.0], [1.0, 1.0]]
+    )
     labels = np.array([0, 0, 1, 1, 2, 3])
     groups = np.array([0, 0, 0, 0, 1, 1])
     slices = [slice(0, 1), slice(1, 2)]
@@ -366,7 +449,8 @@ def test_specialisation_gap_by_hand():
 def test_specialisation_gap_rejects_bad_input():
     emb, labels = np.ones((4, 2)), np.array([0, 0, 1, 1])
     with pytest.raises(ValueError, match="groups must be learner ids"):
-        specialisation_gap(emb, labels, np.array([0, 2, 0, 1]),
-                           [slice(0, 1), slice(1, 2)])
+        specialisation_gap(
+            emb, labels, np.array([0, 2, 0, 1]), [slice(0, 1), slice(1, 2)]
+        )
     with pytest.raises(ValueError, match="slices"):
         specialisation_gap(emb, labels, np.zeros(4, dtype=int), [slice(0, 2)])

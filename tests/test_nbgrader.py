@@ -11,6 +11,7 @@ In a temporary nbgrader course (sqlite gradebook in the same folder, no exchange
 nbgrader runs in a child process (its applications keep global state); nbgrader is a test
 dependency (requirements.txt).
 """
+
 from __future__ import annotations
 
 import csv
@@ -26,13 +27,18 @@ import pytest
 from coursetools import ROOT
 from coursetools.exercises import exercise_name, write_exercise
 
-pytest.importorskip("nbgrader", reason="nbgrader is a test dependency: python3 course.py setup installs it")
+pytest.importorskip(
+    "nbgrader",
+    reason="nbgrader is a test dependency: python3 course.py setup installs it",
+)
 
-FIXTURE = ROOT / "tests" / "fixtures" / "classroom" / "solutions" / "99-split-stats.ipynb"
+FIXTURE = (
+    ROOT / "tests" / "fixtures" / "classroom" / "solutions" / "99-split-stats.ipynb"
+)
 ALL = sorted((ROOT / "solutions").glob("[0-9][0-9]-*.ipynb"))
 GRADED = [FIXTURE, ROOT / "solutions" / "01-balance-score.ipynb"]
 
-SCRIPT = r'''
+SCRIPT = r"""
 import json, sys
 from traitlets.config import Config
 from nbgrader.apps import NbGraderAPI
@@ -56,7 +62,7 @@ with Gradebook(config.CourseDirectory.db_url, "whats-in-a-score") as gb:
     CsvExportPlugin(to=f"{root}/grades.csv").export(gb)
 print(json.dumps({k: {"success": v["success"], "error": v.get("error"), "log": v.get("log", "")[-3000:]}
                   for k, v in results.items()}))
-'''
+"""
 
 
 def test_nbgrader_generates_autogrades_and_exports(tmp_path):
@@ -78,21 +84,44 @@ def test_nbgrader_generates_autogrades_and_exports(tmp_path):
             shutil.copy2(handed_out, untouched / path.name)
         else:
             write_exercise(path, untouched / path.name)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COURSE_THREADS": "1", "COURSE_PROGRESS": "0",
-           "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
-    done = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path), "solver", "untouched"], cwd=tmp_path,
-                          capture_output=True, text=True, env=env, timeout=600)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "COURSE_THREADS": "1",
+        "COURSE_PROGRESS": "0",
+        "PATH": os.pathsep.join(
+            [str(Path(sys.executable).parent), os.environ.get("PATH", "")]
+        ),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tmp_path), "solver", "untouched"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
     results = json.loads(done.stdout.strip().splitlines()[-1])
-    failed = {k: (v["error"] or v["log"]) for k, v in results.items() if not v["success"]}
+    failed = {
+        k: (v["error"] or v["log"]) for k, v in results.items() if not v["success"]
+    }
     assert not failed, json.dumps(failed, indent=1)
     # generate_assignment accepted every solutions notebook: each has its student version
-    assert sorted(p.name for p in (tmp_path / "release" / "all").glob("*.ipynb")) == [p.name for p in ALL]
+    assert sorted(p.name for p in (tmp_path / "release" / "all").glob("*.ipynb")) == [
+        p.name for p in ALL
+    ]
     released = json.loads((tmp_path / "release" / "all" / ALL[0].name).read_text())
     text = json.dumps(released)
     assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
     with open(tmp_path / "grades.csv", newline="") as handle:
-        rows = {r["student_id"]: r for r in csv.DictReader(handle) if r["assignment"] == "graded"}
+        rows = {
+            r["student_id"]: r
+            for r in csv.DictReader(handle)
+            if r["assignment"] == "graded"
+        }
     assert float(rows["solver"]["max_score"]) > 0
-    assert float(rows["solver"]["score"]) == float(rows["solver"]["max_score"]), rows["solver"]
+    assert float(rows["solver"]["score"]) == float(rows["solver"]["max_score"]), rows[
+        "solver"
+    ]
     assert float(rows["untouched"]["score"]) == 0, rows["untouched"]

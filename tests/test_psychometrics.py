@@ -1,5 +1,6 @@
 """Unit tests of utils.psychometrics (chapter 07, PsyDI), against torch, scikit-learn,
 SciPy and small cases solved by hand."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,8 +12,24 @@ from sklearn.metrics import roc_auc_score
 
 from utils import psychometrics as psy
 
-OFFICIAL_ORDER = ["INTJ", "INTP", "ENTJ", "ENTP", "INFJ", "INFP", "ENFJ", "ENFP",
-                  "ISTJ", "ISFJ", "ESTJ", "ESFJ", "ISTP", "ISFP", "ESTP", "ESFP"]
+OFFICIAL_ORDER = [
+    "INTJ",
+    "INTP",
+    "ENTJ",
+    "ENTP",
+    "INFJ",
+    "INFP",
+    "ENFJ",
+    "ENFP",
+    "ISTJ",
+    "ISFJ",
+    "ESTJ",
+    "ESFJ",
+    "ISTP",
+    "ISFP",
+    "ESTP",
+    "ESFP",
+]
 
 
 def rng(seed=0):
@@ -60,7 +77,7 @@ def test_axis_directions_are_disjoint_unit_vectors():
     np.testing.assert_allclose(U @ U.T, np.eye(4), atol=1e-12)
     with pytest.raises(ValueError, match="n_active"):
         psy.axis_directions(19, 5, rng())
-    psy.axis_directions(20, 5, rng())        # 4 * 5 == 20 is allowed (boundary)
+    psy.axis_directions(20, 5, rng())  # 4 * 5 == 20 is allowed (boundary)
 
 
 def test_sample_statements_is_signal_plus_unit_noise():
@@ -109,7 +126,7 @@ def test_judge_proxy_replays_its_random_draws():
 def test_judge_proxy_limits():
     U = psy.axis_directions(8, 2, rng(0))
     signs = np.tile([1.0, -1.0, 1.0, -1.0], (200, 1))
-    X = 50.0 * (signs @ U)                 # every statement screams its author's type
+    X = 50.0 * (signs @ U)  # every statement screams its author's type
     np.testing.assert_allclose(psy.judge_proxy(X, signs, U, rng(1), bias_sd=0.0), 1.0)
     np.testing.assert_allclose(psy.judge_proxy(X, -signs, U, rng(1), bias_sd=0.0), 0.0)
     blind = psy.judge_proxy(X, signs, U, rng(1), n_votes=50, gain=0.0, bias_sd=0.0)
@@ -133,8 +150,9 @@ def test_margin_ranking_loss_matches_torch(margin):
     reference = torch.nn.MarginRankingLoss(margin=margin)(s_i, s_j, target)
     ours = psy.margin_ranking_loss(s_i, s_j, target, margin)
     assert float(ours) == pytest.approx(float(reference), abs=1e-6)
-    ours_numpy = psy.margin_ranking_loss(s_i.numpy(), s_j.numpy(), target.numpy(),
-                                         margin)
+    ours_numpy = psy.margin_ranking_loss(
+        s_i.numpy(), s_j.numpy(), target.numpy(), margin
+    )
     assert ours_numpy == pytest.approx(float(reference), abs=1e-6)
 
 
@@ -145,8 +163,9 @@ def test_margin_ranking_loss_by_hand():
     assert psy.margin_ranking_loss([1.0], [0.0], [-1.0], 0.2) == pytest.approx(1.2)
     assert psy.margin_ranking_loss([0.2], [0.0], [1.0], 0.2) == pytest.approx(0.0)
     assert psy.margin_ranking_loss([0.1], [0.0], [1.0], 0.2) == pytest.approx(0.1)
-    assert psy.margin_ranking_loss([0.0, 0.0], [1.0, 0.0], [1.0, 1.0], 0.5) == \
-        pytest.approx((1.5 + 0.5) / 2)
+    assert psy.margin_ranking_loss(
+        [0.0, 0.0], [1.0, 0.0], [1.0, 1.0], 0.5
+    ) == pytest.approx((1.5 + 0.5) / 2)
     with pytest.raises(ValueError, match="target"):
         psy.margin_ranking_loss([1.0], [0.0], [0.0])
     with pytest.raises(ValueError, match="same shape"):
@@ -161,7 +180,7 @@ def test_sample_ranking_pairs_keeps_only_clear_gaps():
     gap = proxy[i, d] - proxy[j, d]
     assert len(i) > 0 and np.all(np.abs(gap) > 0.1)
     np.testing.assert_array_equal(target, np.sign(gap))
-    assert 1 not in set(d)                      # axis 1 has no gap at all
+    assert 1 not in set(d)  # axis 1 has no gap at all
     # 0.1 - 0.0 is not above min_gap 0.1: that pair (axis 0, rows 0 and 1) is dropped
     assert not np.any((d == 0) & (np.minimum(i, j) == 0) & (np.maximum(i, j) == 1))
     i0, j0, d0, _ = psy.sample_ranking_pairs(proxy, 4000, rng(0), min_gap=0.0)
@@ -183,8 +202,9 @@ def test_score_model_shape_and_reproducible_init():
     x = torch.randn(5, 10)
     assert a(x).shape == (5, 4)
     torch.testing.assert_close(a(x), b(x))
-    np.testing.assert_allclose(psy.score_statements(a, x.numpy()),
-                               a(x).detach().numpy(), atol=1e-6)
+    np.testing.assert_allclose(
+        psy.score_statements(a, x.numpy()), a(x).detach().numpy(), atol=1e-6
+    )
     assert psy.score_statements(a, np.zeros((2, 3, 10))).shape == (2, 3, 4)
     # PyTorch's default range: uniform in +-1/sqrt(fan_in)
     for layer, fan_in in ((a[0], 10), (a[2], 7)):
@@ -208,8 +228,17 @@ def planted_world(seed=0, n=600, F=12):
 def test_training_learns_the_planted_order(loss):
     X, signs, kappa = planted_world()
     model = psy.ScoreModel(X.shape[1], 16, generator=torch.Generator().manual_seed(0))
-    losses = psy.train_score_model(model, X[:400], signs[:400], kappa[:400], rng(1),
-                                   steps=150, batch=256, loss=loss, lr=1e-2)
+    losses = psy.train_score_model(
+        model,
+        X[:400],
+        signs[:400],
+        kappa[:400],
+        rng(1),
+        steps=150,
+        batch=256,
+        loss=loss,
+        lr=1e-2,
+    )
     assert np.mean(losses[-20:]) < 0.5 * np.mean(losses[:5])
     signed = signs[400:] * psy.score_statements(model, X[400:])
     # the noise caps any score: the oracle projection t_d (u_d . x) reaches about 0.87
@@ -219,8 +248,16 @@ def test_training_learns_the_planted_order(loss):
 def test_training_needs_the_label_signs():
     X, signs, kappa = planted_world(seed=2)
     model = psy.ScoreModel(X.shape[1], 16, generator=torch.Generator().manual_seed(0))
-    psy.train_score_model(model, X[:400], np.ones_like(signs[:400]), kappa[:400],
-                          rng(1), steps=150, batch=256, lr=1e-2)
+    psy.train_score_model(
+        model,
+        X[:400],
+        np.ones_like(signs[:400]),
+        kappa[:400],
+        rng(1),
+        steps=150,
+        batch=256,
+        lr=1e-2,
+    )
     signed = signs[400:] * psy.score_statements(model, X[400:])
     assert abs(psy.pairwise_accuracy(signed, kappa[400:], 0.2) - 0.5) < 0.1
 
@@ -232,8 +269,9 @@ def test_training_margin_and_gap_are_used():
         for p in model.parameters():
             p.zero_()
     # all scores 0: every pair's hinge equals the margin
-    losses = psy.train_score_model(model, X, signs, kappa, rng(0), steps=1, margin=0.7,
-                                   min_gap=0.0)
+    losses = psy.train_score_model(
+        model, X, signs, kappa, rng(0), steps=1, margin=0.7, min_gap=0.0
+    )
     assert losses[0] == pytest.approx(0.7)
     with pytest.raises(ValueError, match="min_gap"):
         psy.train_score_model(model, X, signs, kappa, rng(0), steps=1, min_gap=5.0)
@@ -259,7 +297,7 @@ def test_fit_ridge_scores_matches_sklearn(alpha):
     X, signs, kappa = planted_world(seed=4, n=80)
     W, b = psy.fit_ridge_scores(X, signs, kappa, alpha)
     for d in range(4):
-        A = signs[:, d:d + 1] * np.hstack([X, np.ones((80, 1))])
+        A = signs[:, d : d + 1] * np.hstack([X, np.ones((80, 1))])
         reference = Ridge(alpha=alpha, fit_intercept=False).fit(A, kappa[:, d]).coef_
         np.testing.assert_allclose(np.append(W[:, d], b[d]), reference, atol=1e-8)
     with pytest.raises(ValueError, match="alpha"):
@@ -270,7 +308,7 @@ def test_fit_ridge_scores_matches_sklearn(alpha):
 def test_pairwise_accuracy_is_the_auc_for_a_binary_truth():
     g = rng(5)
     truth = (g.uniform(size=300) < 0.4).astype(float)
-    scores = np.round(truth + g.standard_normal(300), 1)        # rounding makes ties
+    scores = np.round(truth + g.standard_normal(300), 1)  # rounding makes ties
     reference = roc_auc_score(truth, scores)
     assert psy.pairwise_accuracy(scores, truth) == pytest.approx(reference)
 
@@ -289,8 +327,9 @@ def test_pairwise_accuracy_by_hand_gap_and_columns():
     assert psy.pairwise_accuracy(scores, truth) == pytest.approx(2 / 3)
     assert psy.pairwise_accuracy(scores, truth, min_gap=0.15) == pytest.approx(1 / 2)
     assert psy.pairwise_accuracy(scores, truth, min_gap=0.9) == pytest.approx(1.0)
-    both = psy.pairwise_accuracy(np.column_stack([scores, -scores]),
-                                 np.column_stack([truth, truth]))
+    both = psy.pairwise_accuracy(
+        np.column_stack([scores, -scores]), np.column_stack([truth, truth])
+    )
     assert both == pytest.approx((2 + 1) / 6)
     with pytest.raises(ValueError, match="min_gap"):
         psy.pairwise_accuracy(scores, truth, min_gap=1.0)
@@ -307,7 +346,7 @@ def test_type_table_by_hand():
     names = [psy.type_name(t) for t in psy.mbti_types()]
     assert names[int(np.argmax(table))] == "ESFP"
     assert table.max() == pytest.approx(0.8 + 0.2 + 0.1 + 0.5)
-    assert table[names.index("INTJ")] == pytest.approx(-1.6)         # the opposite type
+    assert table[names.index("INTJ")] == pytest.approx(-1.6)  # the opposite type
     assert table[names.index("ENFP")] == pytest.approx(0.8 - 0.2 + 0.1 + 0.5)
     # two statements add up
     s2 = np.array([[0.8, -0.2, 0.1, -0.5], [0.0, 1.0, 0.0, 0.0]])
@@ -328,8 +367,9 @@ def test_update_table_adds_one_statement():
     g = rng(7)
     s = g.standard_normal((3, 5, 4))
     table = psy.type_table(s[:, :4])
-    np.testing.assert_allclose(psy.update_table(table, s[:, 4]), psy.type_table(s),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        psy.update_table(table, s[:, 4]), psy.type_table(s), atol=1e-12
+    )
     with pytest.raises(ValueError, match="table"):
         psy.update_table(np.zeros(15), s[0, 0])
     with pytest.raises(ValueError, match="scores"):
@@ -357,7 +397,7 @@ def test_type_posterior_is_stable_and_validated():
 
 
 def test_top_two_types_and_true_type_rank_by_hand():
-    evidence = np.array([[3.0, -0.5, 1.7, 0.9]])                # no ties in the table
+    evidence = np.array([[3.0, -0.5, 1.7, 0.9]])  # no ties in the table
     table = psy.type_table(evidence[:, None, :])
     first, second = psy.top_two_types(table)
     names = [psy.type_name(t) for t in psy.mbti_types()]
@@ -376,12 +416,17 @@ def test_top_two_types_and_true_type_rank_by_hand():
 
 
 def test_choose_axis_on_a_linear_table_is_the_least_certain_axis():
-    assert psy.choose_axis(psy.type_table([[[3.0, -0.5, 2.0, 1.0]]]),
-                           np.array([[3.0, -0.5, 2.0, 1.0]]))[0] == 1
+    assert (
+        psy.choose_axis(
+            psy.type_table([[[3.0, -0.5, 2.0, 1.0]]]), np.array([[3.0, -0.5, 2.0, 1.0]])
+        )[0]
+        == 1
+    )
     evidence = rng(8).standard_normal((500, 4))
     table = evidence @ psy.mbti_types().T
-    np.testing.assert_array_equal(psy.choose_axis(table, evidence),
-                                  np.argmin(np.abs(evidence), axis=1))
+    np.testing.assert_array_equal(
+        psy.choose_axis(table, evidence), np.argmin(np.abs(evidence), axis=1)
+    )
 
 
 def test_choose_axis_when_the_top_two_differ_on_several_axes():
@@ -410,8 +455,8 @@ def test_round_robin_asks_every_axis_once():
     assert ev.shape == (50, 5, 4)
     np.testing.assert_allclose(ev[:, 0], initial.sum(axis=1))
     np.testing.assert_allclose(ev[:, -1] - ev[:, 0], 1.0)
-    asked = np.argmax(np.diff(ev, axis=1), axis=2)                       # [N, R]
-    assert len({tuple(a) for a in asked}) > 1                    # orders vary by user
+    asked = np.argmax(np.diff(ev, axis=1), axis=2)  # [N, R]
+    assert len({tuple(a) for a in asked}) > 1  # orders vary by user
     with pytest.raises(ValueError, match="round_robin"):
         psy.run_sessions(initial, one_hot_answers(50, 5), "round_robin", rng(0))
 
@@ -419,18 +464,19 @@ def test_round_robin_asks_every_axis_once():
 def test_adaptive_asks_the_least_certain_axis_each_round():
     initial = np.array([[[3.0, -0.5, 2.0, 1.0]]])
     answers = np.zeros((1, 2, 4, 4))
-    answers[0, :, 1, 1] = -2.0                                  # clarifies N/S to S
+    answers[0, :, 1, 1] = -2.0  # clarifies N/S to S
     answers[0, :, 3, 3] = 4.0
     ev = psy.run_sessions(initial, answers, "adaptive", rng(0))
-    np.testing.assert_allclose(ev[0], [[3.0, -0.5, 2.0, 1.0], [3.0, -2.5, 2.0, 1.0],
-                                       [3.0, -2.5, 2.0, 5.0]])
+    np.testing.assert_allclose(
+        ev[0], [[3.0, -0.5, 2.0, 1.0], [3.0, -2.5, 2.0, 1.0], [3.0, -2.5, 2.0, 5.0]]
+    )
 
 
 def test_random_policy_repeats_axes_and_bad_input():
     initial = np.zeros((400, 1, 4))
     ev = psy.run_sessions(initial, one_hot_answers(400, 4), "random", rng(1))
     never_asked = (ev[:, -1] == 0).mean()
-    assert abs(never_asked - (3 / 4) ** 4) < 0.03               # with replacement
+    assert abs(never_asked - (3 / 4) ** 4) < 0.03  # with replacement
     with pytest.raises(ValueError, match="policy"):
         psy.run_sessions(initial, one_hot_answers(400, 4), "greedy", rng(1))
     with pytest.raises(ValueError, match="answer_scores"):

@@ -90,7 +90,10 @@ def test_world_by_hand():
     w = World(city=np.array([2, 5]), job=np.array([0, 4]), n_values=6)
     assert w.n_people == 2
     assert [w.value(1, "city"), w.value(1, "job"), w.value(0, "job")] == [
-        "city5", "job4", "job0"]
+        "city5",
+        "job4",
+        "job0",
+    ]
 
 
 def test_value_rejects_unknown_relation_and_person(world):
@@ -385,7 +388,9 @@ def test_pretrain_lowers_loss_and_snapshots():
         model, encode_for_lm(tok, build_corpus(w, "rst", 1, rng(1)))
     )
     assert len(losses) == 30 and set(snaps) == {10, 30}
-    assert torch.equal(snaps[30].head.weight, model.head.weight)  # a copy after the step
+    assert torch.equal(
+        snaps[30].head.weight, model.head.weight
+    )  # a copy after the step
     assert after.item() < 0.6 * before.item()
     assert not torch.equal(snaps[10].head.weight, model.head.weight)
     with pytest.raises(ValueError, match="steps"):

@@ -13,17 +13,31 @@ arrays of different lengths, probabilities outside [0, 1] (naming the first offe
 outcomes other than 0/1. The generic metrics (:func:`brier_score`, :func:`reliability_curve`) are
 shared by later chapters; the tests compare them with scikit-learn.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-from utils.validation import (check_outcomes, check_positive_int, check_probabilities,
-                              check_same_length)
+from utils.validation import (
+    check_outcomes,
+    check_positive_int,
+    check_probabilities,
+    check_same_length,
+)
 
 __all__ = [
-    "brier_score", "reliability_curve", "ece_binned", "accuracy", "confidence",
-    "balance_terms", "balance_score", "balance_standard_error", "true_calibration_error",
-    "distort_probs", "logit", "sigmoid",
+    "brier_score",
+    "reliability_curve",
+    "ece_binned",
+    "accuracy",
+    "confidence",
+    "balance_terms",
+    "balance_score",
+    "balance_standard_error",
+    "true_calibration_error",
+    "distort_probs",
+    "logit",
+    "sigmoid",
 ]
 
 LOGIT_CLIP = 1e-12  # probabilities are clipped to [eps, 1 - eps] before a logit
@@ -68,8 +82,8 @@ def _binned_sums(p_hat, y, n_bins, strategy):
     edges = _bin_edges(p_hat, n_bins, strategy)
     # Bin b holds edges[b] < p <= edges[b+1] (bin 0 also holds its left edge): the same
     # assignment as sklearn.calibration.calibration_curve.
-    bin_id = np.searchsorted(edges[1:-1], p_hat)                       # (n,)
-    count = np.bincount(bin_id, minlength=n_bins)                      # (n_bins,)
+    bin_id = np.searchsorted(edges[1:-1], p_hat)  # (n,)
+    count = np.bincount(bin_id, minlength=n_bins)  # (n_bins,)
     sum_pred = np.bincount(bin_id, weights=p_hat, minlength=n_bins)
     sum_true = np.bincount(bin_id, weights=y, minlength=n_bins)
     return sum_pred, sum_true, count
@@ -175,8 +189,10 @@ def true_calibration_error(p_hat, p_true) -> float:
     p_hat = check_probabilities(p_hat, "p_hat")
     p_true = check_probabilities(p_true, "p_true")
     if p_hat.shape != p_true.shape:
-        raise ValueError(f"p_hat and p_true must have the same length, got {p_hat.size} and "
-                         f"{p_true.size}")
+        raise ValueError(
+            f"p_hat and p_true must have the same length, got {p_hat.size} and "
+            f"{p_true.size}"
+        )
     return float(np.mean(np.abs(p_hat - p_true)))
 
 

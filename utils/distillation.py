@@ -14,6 +14,7 @@ noise level (as in the official code), score distillation with a "fake" score of
 student, degradation recording and backtracking along the recorded checkpoints. Shapes:
 ``[N, 2]`` points, ``[N]`` noise levels.
 """
+
 from __future__ import annotations
 
 import copy

@@ -15,6 +15,7 @@ Given a snapshot, the lead is a sufficient statistic for ``mu`` (conjugate norma
 rest of the game is a normal increment, so ``P(team 1 wins | D_t)`` has a closed form
 (:func:`exact_win_probability`). That is the ``p_true`` the calibration metrics are checked against.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -22,11 +23,20 @@ import numbers
 import numpy as np
 from scipy.stats import norm
 
-__all__ = ["drift_posterior", "exact_win_probability", "rollout_win_probability", "simulate_games"]
+__all__ = [
+    "drift_posterior",
+    "exact_win_probability",
+    "rollout_win_probability",
+    "simulate_games",
+]
 
 
 def _check_setting(n_minutes, drift_sd, step_sd) -> None:
-    if isinstance(n_minutes, bool) or not isinstance(n_minutes, numbers.Integral) or n_minutes < 2:
+    if (
+        isinstance(n_minutes, bool)
+        or not isinstance(n_minutes, numbers.Integral)
+        or n_minutes < 2
+    ):
         raise ValueError(f"n_minutes must be an integer >= 2, got {n_minutes!r}")
     if not np.isfinite(drift_sd) or drift_sd < 0:
         raise ValueError(f"drift_sd must be a non-negative number, got {drift_sd!r}")
@@ -64,8 +74,9 @@ def drift_posterior(gold_diff, minute, drift_sd: float = 0.3, step_sd: float = 1
     return (gold_diff / step_sd**2) / precision, 1.0 / precision
 
 
-def exact_win_probability(gold_diff, minute, n_minutes: int = 30, drift_sd: float = 0.3,
-                          step_sd: float = 1.0) -> np.ndarray:
+def exact_win_probability(
+    gold_diff, minute, n_minutes: int = 30, drift_sd: float = 0.3, step_sd: float = 1.0
+) -> np.ndarray:
     """``P(final lead > 0 | lead gold_diff at minute)``, exactly, for the game of this module.
 
     With ``R = n_minutes - minute`` minutes left and the posterior ``mu ~ N(m, v)``, the remaining
@@ -81,8 +92,15 @@ def exact_win_probability(gold_diff, minute, n_minutes: int = 30, drift_sd: floa
     return norm.cdf((gold_diff + left * mean) / sd_final)
 
 
-def rollout_win_probability(gold_diff: float, minute: int, n_minutes: int = 30, drift_sd: float = 0.3,
-                            step_sd: float = 1.0, n_rollouts: int = 20_000, rng=None) -> float:
+def rollout_win_probability(
+    gold_diff: float,
+    minute: int,
+    n_minutes: int = 30,
+    drift_sd: float = 0.3,
+    step_sd: float = 1.0,
+    n_rollouts: int = 20_000,
+    rng=None,
+) -> float:
     """Monte Carlo estimate of the same probability by playing the rest of the game many times.
 
     Independent of the closed form: the strength gap is drawn from its *prior* and each roll-out is
@@ -92,16 +110,23 @@ def rollout_win_probability(gold_diff: float, minute: int, n_minutes: int = 30, 
     _check_setting(n_minutes, drift_sd, step_sd)
     _check_snapshot(gold_diff, minute, n_minutes)
     rng = np.random.default_rng(rng)
-    mu = rng.normal(0.0, drift_sd, size=n_rollouts)                              # (n_rollouts,)
+    mu = rng.normal(0.0, drift_sd, size=n_rollouts)  # (n_rollouts,)
     log_w = -((gold_diff - minute * mu) ** 2) / (2 * minute * step_sd**2)
     weight = np.exp(log_w - log_w.max())
-    steps = rng.normal(mu[:, None], step_sd, size=(n_rollouts, n_minutes - minute))  # (n_rollouts, R)
+    steps = rng.normal(
+        mu[:, None], step_sd, size=(n_rollouts, n_minutes - minute)
+    )  # (n_rollouts, R)
     final = gold_diff + steps.sum(axis=1)
     return float(np.sum(weight * (final > 0)) / np.sum(weight))
 
 
-def simulate_games(n_games: int, n_minutes: int = 30, drift_sd: float = 0.3, rng=None,
-                   step_sd: float = 1.0) -> dict:
+def simulate_games(
+    n_games: int,
+    n_minutes: int = 30,
+    drift_sd: float = 0.3,
+    rng=None,
+    step_sd: float = 1.0,
+) -> dict:
     """Simulate ``n_games`` games and return every snapshot with its exact win probability.
 
     Returns a dict of 1-D arrays, one entry per snapshot (``n_games * (n_minutes - 1)`` rows, game
@@ -110,17 +135,23 @@ def simulate_games(n_games: int, n_minutes: int = 30, drift_sd: float = 0.3, rng
     team 1 won the game, the same for all snapshots of a game). Also ``drift`` (per game, the
     hidden strength gap). Snapshots of one game are correlated: split by game, not by row.
     """
-    if isinstance(n_games, bool) or not isinstance(n_games, numbers.Integral) or n_games < 1:
+    if (
+        isinstance(n_games, bool)
+        or not isinstance(n_games, numbers.Integral)
+        or n_games < 1
+    ):
         raise ValueError(f"n_games must be a positive integer, got {n_games!r}")
     _check_setting(n_minutes, drift_sd, step_sd)
     rng = np.random.default_rng(rng)
-    drift = rng.normal(0.0, drift_sd, size=n_games)                                  # (G,)
-    steps = rng.normal(drift[:, None], step_sd, size=(n_games, n_minutes))           # (G, T)
-    lead = np.cumsum(steps, axis=1)                                                  # (G, T)
-    winner = (lead[:, -1] > 0).astype(int)                                           # (G,)
-    minutes = np.arange(1, n_minutes)                                                # (T-1,)
-    snap_lead = lead[:, :-1]                                                         # (G, T-1)
-    p_win = exact_win_probability(snap_lead, minutes[None, :], n_minutes, drift_sd, step_sd)
+    drift = rng.normal(0.0, drift_sd, size=n_games)  # (G,)
+    steps = rng.normal(drift[:, None], step_sd, size=(n_games, n_minutes))  # (G, T)
+    lead = np.cumsum(steps, axis=1)  # (G, T)
+    winner = (lead[:, -1] > 0).astype(int)  # (G,)
+    minutes = np.arange(1, n_minutes)  # (T-1,)
+    snap_lead = lead[:, :-1]  # (G, T-1)
+    p_win = exact_win_probability(
+        snap_lead, minutes[None, :], n_minutes, drift_sd, step_sd
+    )
     n_snap = n_minutes - 1
     return {
         "game": np.repeat(np.arange(n_games), n_snap),

@@ -28,6 +28,7 @@ This module is a miniature of that study:
 Shapes: ``B`` essays, ``L`` token positions (padded with id 0 at the end), ``d`` the
 embedding size.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -40,36 +41,166 @@ from torch import nn
 from utils.validation import check_array, check_positive_int, check_same_length
 
 __all__ = [
-    "FUNCTION_WORDS", "BASIC_WORDS", "ADVANCED_WORDS", "TOPIC_WORDS", "CONNECTIVES",
-    "Vocabulary", "make_vocabulary", "generate_essays", "essay_tokens", "coherence",
-    "rubric_raw", "rubric_points", "rubric_score", "quadratic_weighted_kappa", "encode",
-    "EssayScorer", "train_scorer", "predict_scores", "integrated_gradients",
-    "shuffle_sentences", "shuffle_words", "keep_tokens", "add_words", "trigger_words",
-    "attribution_features", "detection_accuracy", "change_slope", "fraction_changed",
+    "FUNCTION_WORDS",
+    "BASIC_WORDS",
+    "ADVANCED_WORDS",
+    "TOPIC_WORDS",
+    "CONNECTIVES",
+    "Vocabulary",
+    "make_vocabulary",
+    "generate_essays",
+    "essay_tokens",
+    "coherence",
+    "rubric_raw",
+    "rubric_points",
+    "rubric_score",
+    "quadratic_weighted_kappa",
+    "encode",
+    "EssayScorer",
+    "train_scorer",
+    "predict_scores",
+    "integrated_gradients",
+    "shuffle_sentences",
+    "shuffle_words",
+    "keep_tokens",
+    "add_words",
+    "trigger_words",
+    "attribution_features",
+    "detection_accuracy",
+    "change_slope",
+    "fraction_changed",
 ]
 
 # --------------------------------------------------------------------- the vocabulary
-FUNCTION_WORDS = ("the", "a", "of", "to", "and", "in", "is", "it", "that", "for", "was",
-                  "on", "with", "as", "be", "at", "by", "this", "we", "they")
-BASIC_WORDS = ("good", "bad", "thing", "people", "make", "go", "get", "see", "know",
-               "think", "time", "day", "way", "place", "school", "friend", "home",
-               "work", "nice", "big", "small", "help", "like", "want", "use", "find",
-               "give", "tell", "feel", "try", "many", "more", "very", "really", "lot",
-               "new", "old", "long", "kind", "part")
-ADVANCED_WORDS = ("consequently", "meticulous", "ubiquitous", "paradigm", "profound",
-                  "substantial", "notwithstanding", "elucidate", "pragmatic", "nuanced",
-                  "empirical", "coherent", "advocate", "inevitable", "scrutiny",
-                  "intrinsic", "ambiguous", "deteriorate", "facilitate",
-                  "comprehensive", "perspective", "significant", "diverse",
-                  "resilient", "articulate", "contemplate", "innovative", "prevalent",
-                  "sustainable", "hypothesis")
-TOPIC_WORDS = ("library", "books", "reading", "censorship", "shelves", "readers",
-               "author", "novel", "librarian", "offensive", "magazines", "music",
-               "movies", "parents", "children", "remove", "freedom", "opinion",
-               "society", "choice")
+FUNCTION_WORDS = (
+    "the",
+    "a",
+    "of",
+    "to",
+    "and",
+    "in",
+    "is",
+    "it",
+    "that",
+    "for",
+    "was",
+    "on",
+    "with",
+    "as",
+    "be",
+    "at",
+    "by",
+    "this",
+    "we",
+    "they",
+)
+BASIC_WORDS = (
+    "good",
+    "bad",
+    "thing",
+    "people",
+    "make",
+    "go",
+    "get",
+    "see",
+    "know",
+    "think",
+    "time",
+    "day",
+    "way",
+    "place",
+    "school",
+    "friend",
+    "home",
+    "work",
+    "nice",
+    "big",
+    "small",
+    "help",
+    "like",
+    "want",
+    "use",
+    "find",
+    "give",
+    "tell",
+    "feel",
+    "try",
+    "many",
+    "more",
+    "very",
+    "really",
+    "lot",
+    "new",
+    "old",
+    "long",
+    "kind",
+    "part",
+)
+ADVANCED_WORDS = (
+    "consequently",
+    "meticulous",
+    "ubiquitous",
+    "paradigm",
+    "profound",
+    "substantial",
+    "notwithstanding",
+    "elucidate",
+    "pragmatic",
+    "nuanced",
+    "empirical",
+    "coherent",
+    "advocate",
+    "inevitable",
+    "scrutiny",
+    "intrinsic",
+    "ambiguous",
+    "deteriorate",
+    "facilitate",
+    "comprehensive",
+    "perspective",
+    "significant",
+    "diverse",
+    "resilient",
+    "articulate",
+    "contemplate",
+    "innovative",
+    "prevalent",
+    "sustainable",
+    "hypothesis",
+)
+TOPIC_WORDS = (
+    "library",
+    "books",
+    "reading",
+    "censorship",
+    "shelves",
+    "readers",
+    "author",
+    "novel",
+    "librarian",
+    "offensive",
+    "magazines",
+    "music",
+    "movies",
+    "parents",
+    "children",
+    "remove",
+    "freedom",
+    "opinion",
+    "society",
+    "choice",
+)
 # Connectives in their canonical order: a coherent essay uses them in this order.
-CONNECTIVES = ("first", "second", "next", "then", "also", "moreover", "later",
-               "finally")
+CONNECTIVES = (
+    "first",
+    "second",
+    "next",
+    "then",
+    "also",
+    "moreover",
+    "later",
+    "finally",
+)
 SENTENCE_WORDS = (4, 7)  # content words per sentence: 4 to 6
 END = "."
 PAD = "<pad>"
@@ -114,9 +245,14 @@ def make_vocabulary() -> Vocabulary:
     Paper: course addition — a synthetic stand-in for the ASAP-AES vocabulary.
     """
     words, classes = [PAD], ["pad"]
-    for cls, group in (("function", FUNCTION_WORDS), ("basic", BASIC_WORDS),
-                       ("advanced", ADVANCED_WORDS), ("topic", TOPIC_WORDS),
-                       ("connective", CONNECTIVES), ("end", (END,))):
+    for cls, group in (
+        ("function", FUNCTION_WORDS),
+        ("basic", BASIC_WORDS),
+        ("advanced", ADVANCED_WORDS),
+        ("topic", TOPIC_WORDS),
+        ("connective", CONNECTIVES),
+        ("end", (END,)),
+    ):
         words += list(group)
         classes += [cls] * len(group)
     return Vocabulary(tuple(words), tuple(classes))
@@ -125,14 +261,18 @@ def make_vocabulary() -> Vocabulary:
 # ------------------------------------------------------------------------- the essays
 def _check_rng(rng) -> np.random.Generator:
     if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy Generator (course.rng), got "
-                         f"{type(rng).__name__}")
+        raise ValueError(
+            f"rng must be a numpy Generator (course.rng), got {type(rng).__name__}"
+        )
     return rng
 
 
 def _check_fraction(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
-            0 <= value <= 1):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not (0 <= value <= 1)
+    ):
         raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
     return float(value)
 
@@ -175,7 +315,7 @@ def generate_essays(n: int, rng, *, disorder_rate: float = 0.12):
     essays = []
     for a in ability:
         n_sent = int(np.clip(np.round(5.5 + 1.3 * a + rng.normal(scale=0.8)), 3, 8))
-        links = list(range(n_sent - 1)) + [len(CONNECTIVES) - 1]   # ..., finally
+        links = list(range(n_sent - 1)) + [len(CONNECTIVES) - 1]  # ..., finally
         essay = [[CONNECTIVES[c]] + _write_sentence(a, rng) + [END] for c in links]
         if rng.random() < disorder_rate:
             essay = [essay[i] for i in rng.permutation(n_sent)]
@@ -185,11 +325,13 @@ def generate_essays(n: int, rng, *, disorder_rate: float = 0.12):
 
 def _check_essay(essay, name: str = "essay") -> list[list[str]]:
     if not isinstance(essay, (list, tuple)) or len(essay) == 0:
-        raise ValueError(f"{name} must be a non-empty list of sentences "
-                         f"(lists of words)")
+        raise ValueError(
+            f"{name} must be a non-empty list of sentences (lists of words)"
+        )
     for i, sentence in enumerate(essay):
         if not isinstance(sentence, (list, tuple)) or not all(
-                isinstance(w, str) for w in sentence):
+            isinstance(w, str) for w in sentence
+        ):
             raise ValueError(f"{name}[{i}] must be a list of words (strings)")
     return [list(s) for s in essay]
 
@@ -224,8 +366,11 @@ def rubric_raw(essay) -> float:
     tokens = set(essay_tokens(essay))
     advanced = len(tokens & set(ADVANCED_WORDS))
     topic = len(tokens & set(TOPIC_WORDS))
-    return (RUBRIC_WEIGHTS["advanced"] * advanced + RUBRIC_WEIGHTS["topic"] * topic
-            + RUBRIC_WEIGHTS["coherence"] * coherence(essay))
+    return (
+        RUBRIC_WEIGHTS["advanced"] * advanced
+        + RUBRIC_WEIGHTS["topic"] * topic
+        + RUBRIC_WEIGHTS["coherence"] * coherence(essay)
+    )
 
 
 def rubric_points(essay) -> float:
@@ -265,19 +410,23 @@ def quadratic_weighted_kappa(y_true, y_pred, min_rating: int, max_rating: int) -
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise ValueError(f"{name} must be an integer, got {value!r}")
     if max_rating <= min_rating:
-        raise ValueError(f"max_rating must exceed min_rating, got {min_rating} and "
-                         f"{max_rating}")
+        raise ValueError(
+            f"max_rating must exceed min_rating, got {min_rating} and {max_rating}"
+        )
     for name, y in (("y_true", y_true), ("y_pred", y_pred)):
         if np.any(y != np.round(y)):
-            raise ValueError(f"{name} must hold integer ratings; round predictions "
-                             f"first")
+            raise ValueError(
+                f"{name} must hold integer ratings; round predictions first"
+            )
         if y.min() < min_rating or y.max() > max_rating:
-            raise ValueError(f"{name} must lie in [{min_rating}, {max_rating}], "
-                             f"got values from {y.min():g} to {y.max():g}")
+            raise ValueError(
+                f"{name} must lie in [{min_rating}, {max_rating}], "
+                f"got values from {y.min():g} to {y.max():g}"
+            )
     k = max_rating - min_rating + 1
     rows = y_true.astype(int) - min_rating
     cols = y_pred.astype(int) - min_rating
-    observed = np.zeros((k, k))                                        # [K, K]
+    observed = np.zeros((k, k))  # [K, K]
     np.add.at(observed, (rows, cols), 1)
     expected = np.outer(observed.sum(1), observed.sum(0)) / observed.sum()
     i, j = np.indices((k, k))
@@ -304,13 +453,15 @@ def encode(essays, vocab: Vocabulary, max_len: int = 72):
     for b, essay in enumerate(essays):
         tokens = essay_tokens(essay)
         if len(tokens) > max_len:
-            raise ValueError(f"essays[{b}] has {len(tokens)} tokens, more than "
-                             f"max_len={max_len}")
+            raise ValueError(
+                f"essays[{b}] has {len(tokens)} tokens, more than max_len={max_len}"
+            )
         unknown = [w for w in tokens if w not in index]
         if unknown:
-            raise ValueError(f"essays[{b}] holds words outside the vocabulary: "
-                             f"{unknown[:3]}")
-        ids[b, :len(tokens)] = [index[w] for w in tokens]
+            raise ValueError(
+                f"essays[{b}] holds words outside the vocabulary: {unknown[:3]}"
+            )
+        ids[b, : len(tokens)] = [index[w] for w in tokens]
     return torch.from_numpy(ids)
 
 
@@ -320,8 +471,9 @@ def _check_ids(ids, vocab_size: int | None = None):
     if ids.numel() == 0:
         raise ValueError("ids is empty")
     if ids.min() < 0 or (vocab_size is not None and ids.max() >= vocab_size):
-        raise ValueError(f"ids must lie in [0, {vocab_size}), got {int(ids.min())}.."
-                         f"{int(ids.max())}")
+        raise ValueError(
+            f"ids must lie in [0, {vocab_size}), got {int(ids.min())}..{int(ids.max())}"
+        )
     return ids
 
 
@@ -348,8 +500,13 @@ class EssayScorer(nn.Module):
     Paper: course addition — a small stand-in for the paper's scorers (BERT and others).
     """
 
-    def __init__(self, vocab_size: int, dim: int = 24, hidden: int = 32,
-                 generator: torch.Generator | None = None):
+    def __init__(
+        self,
+        vocab_size: int,
+        dim: int = 24,
+        hidden: int = 32,
+        generator: torch.Generator | None = None,
+    ):
         super().__init__()
         self.vocab_size = check_positive_int(vocab_size, "vocab_size")
         dim = check_positive_int(dim, "dim")
@@ -368,12 +525,12 @@ class EssayScorer(nn.Module):
 
     def forward_from_embeddings(self, emb, mask):
         """Standardized scores ``[B]`` from embeddings ``[B, L, d]`` and a mask."""
-        local = torch.relu(self.conv(emb.transpose(1, 2)))           # [B, H, L]
+        local = torch.relu(self.conv(emb.transpose(1, 2)))  # [B, H, L]
         local = local * mask.unsqueeze(1)
-        states, _ = self.gru(emb)                                     # [B, L, H]
+        states, _ = self.gru(emb)  # [B, L, H]
         states = states * mask.unsqueeze(-1)
-        pooled = torch.cat([local.sum(-1), states.sum(1)], dim=1) / 10.0   # [B, 2H]
-        return self.head(pooled).squeeze(-1)                          # [B]
+        pooled = torch.cat([local.sum(-1), states.sum(1)], dim=1) / 10.0  # [B, 2H]
+        return self.head(pooled).squeeze(-1)  # [B]
 
     def forward(self, ids):
         """Standardized scores ``[B]`` from token ids ``[B, L]``."""
@@ -382,9 +539,18 @@ class EssayScorer(nn.Module):
         return self.forward_from_embeddings(self.embed(ids), mask)
 
 
-def train_scorer(ids, scores, *, vocab_size: int, generator, epochs: int = 20,
-                 batch_size: int = 128, lr: float = 5e-3, dim: int = 24,
-                 hidden: int = 32):
+def train_scorer(
+    ids,
+    scores,
+    *,
+    vocab_size: int,
+    generator,
+    epochs: int = 20,
+    batch_size: int = 128,
+    lr: float = 5e-3,
+    dim: int = 24,
+    hidden: int = 32,
+):
     """Train an :class:`EssayScorer` by mean squared error on standardized scores.
 
     ``ids`` is ``[N, L]``, ``scores`` ``[N]`` human scores; ``generator`` (a
@@ -409,10 +575,10 @@ def train_scorer(ids, scores, *, vocab_size: int, generator, epochs: int = 20,
     order = []
 
     def next_batch(step):
-        if step % steps_per_epoch == 0:                 # a new epoch: a new permutation
+        if step % steps_per_epoch == 0:  # a new epoch: a new permutation
             order[:] = [torch.randperm(n, generator=generator)]
         k = step % steps_per_epoch
-        rows = order[0][k * batch_size:(k + 1) * batch_size]
+        rows = order[0][k * batch_size : (k + 1) * batch_size]
         return _trim_padding(ids[rows]), target[rows]
 
     def loss_fn(model, batch):
@@ -420,8 +586,14 @@ def train_scorer(ids, scores, *, vocab_size: int, generator, epochs: int = 20,
         return torch.mean((model(x) - y) ** 2)
 
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    log = train(model, loss_fn, next_batch, steps=epochs * steps_per_epoch,
-                optimizer=optimizer, desc="training the scorer")
+    log = train(
+        model,
+        loss_fn,
+        next_batch,
+        steps=epochs * steps_per_epoch,
+        optimizer=optimizer,
+        desc="training the scorer",
+    )
     return model, (mean, sd), log
 
 
@@ -436,8 +608,9 @@ def predict_scores(model, ids, standardization) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- integrated gradients
-def integrated_gradients(model, ids, *, steps: int = 32, scale: float = 1.0,
-                         chunk: int = 64):
+def integrated_gradients(
+    model, ids, *, steps: int = 32, scale: float = 1.0, chunk: int = 64
+):
     """Integrated gradients of ``scale * model`` per token, from an all-zero baseline.
 
     For token embeddings ``E`` ``[L, d]`` and the baseline ``E' = 0``, token ``i`` gets
@@ -455,26 +628,29 @@ def integrated_gradients(model, ids, *, steps: int = 32, scale: float = 1.0,
     ids = _check_ids(ids, getattr(model, "vocab_size", None))
     steps = check_positive_int(steps, "steps")
     chunk = check_positive_int(chunk, "chunk")
-    if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not (
-            np.isfinite(scale)):
+    if (
+        isinstance(scale, bool)
+        or not isinstance(scale, numbers.Real)
+        or not (np.isfinite(scale))
+    ):
         raise ValueError(f"scale must be a finite number, got {scale!r}")
-    alphas = torch.arange(1, steps + 1, dtype=torch.float32) / steps       # [m]
+    alphas = torch.arange(1, steps + 1, dtype=torch.float32) / steps  # [m]
     attributions, gaps = [], []
     for start in range(0, len(ids), chunk):
-        x = _trim_padding(ids[start:start + chunk])                        # [b, l]
+        x = _trim_padding(ids[start : start + chunk])  # [b, l]
         mask = (x > 0).float()
         with torch.no_grad():
-            emb = model.embed(x) * mask.unsqueeze(-1)                      # [b, l, d]
-            full = scale * model.forward_from_embeddings(emb, mask)        # [b]
+            emb = model.embed(x) * mask.unsqueeze(-1)  # [b, l, d]
+            full = scale * model.forward_from_embeddings(emb, mask)  # [b]
             base = scale * model.forward_from_embeddings(torch.zeros_like(emb), mask)
         b, length, d = emb.shape
         path = (alphas.view(-1, 1, 1, 1) * emb.unsqueeze(0)).reshape(-1, length, d)
-        path.requires_grad_(True)                                          # [m*b, l, d]
+        path.requires_grad_(True)  # [m*b, l, d]
         out = scale * model.forward_from_embeddings(path, mask.repeat(steps, 1))
         (grad,) = torch.autograd.grad(out.sum(), path)
-        mean_grad = grad.reshape(steps, b, length, d).mean(0)              # [b, l, d]
-        attr = (emb * mean_grad).sum(-1) * mask                            # [b, l]
-        padded = np.zeros((b, ids.shape[1]))                               # [b, L]
+        mean_grad = grad.reshape(steps, b, length, d).mean(0)  # [b, l, d]
+        attr = (emb * mean_grad).sum(-1) * mask  # [b, l]
+        padded = np.zeros((b, ids.shape[1]))  # [b, L]
         padded[:, :length] = attr.detach().numpy()
         attributions.append(padded)
         gaps.append((attr.sum(-1) - (full - base)).detach().numpy().astype(float))
@@ -512,13 +688,16 @@ def keep_tokens(essay, attributions, fraction: float, *, rng=None) -> list[list[
     tokens = essay_tokens(essay)
     attributions = check_array(attributions, "attributions", ndim=1)
     if len(attributions) != len(tokens):
-        raise ValueError(f"attributions must have one value per token: {len(tokens)} "
-                         f"tokens, got {len(attributions)} values")
+        raise ValueError(
+            f"attributions must have one value per token: {len(tokens)} "
+            f"tokens, got {len(attributions)} values"
+        )
     fraction = _check_fraction(fraction, "fraction")
     n_keep = int(round(fraction * len(tokens)))
     if n_keep == 0:
-        raise ValueError(f"fraction={fraction} keeps no token of a {len(tokens)}-token "
-                         f"essay")
+        raise ValueError(
+            f"fraction={fraction} keeps no token of a {len(tokens)}-token essay"
+        )
     if rng is None:
         chosen = np.argsort(-np.abs(attributions), kind="stable")[:n_keep]
     else:
@@ -536,8 +715,11 @@ def add_words(essay, words, rng, *, position: str = "end") -> list[list[str]]:
     Paper: oversensitivity test, adding a few words (arXiv:2109.11728v3).
     """
     essay, rng = _check_essay(essay), _check_rng(rng)
-    if isinstance(words, str) or len(words) == 0 or not all(
-            isinstance(w, str) for w in words):
+    if (
+        isinstance(words, str)
+        or len(words) == 0
+        or not all(isinstance(w, str) for w in words)
+    ):
         raise ValueError("words must be a non-empty list of words (strings)")
     if position not in ("end", "random"):
         raise ValueError(f"position must be 'end' or 'random', got {position!r}")
@@ -551,8 +733,9 @@ def add_words(essay, words, rng, *, position: str = "end") -> list[list[str]]:
     return out
 
 
-def trigger_words(ids, attributions, vocab: Vocabulary, *, k: int = 5,
-                  min_count: int = 5) -> list[str]:
+def trigger_words(
+    ids, attributions, vocab: Vocabulary, *, k: int = 5, min_count: int = 5
+) -> list[str]:
     """The ``k`` words with the largest mean attribution per occurrence.
 
     The words the scorer rewards most each time it sees them: the candidates for an
@@ -564,25 +747,38 @@ def trigger_words(ids, attributions, vocab: Vocabulary, *, k: int = 5,
     ids = _check_ids(ids, vocab.size).numpy()
     attributions = check_array(attributions, "attributions", ndim=2)
     if attributions.shape != ids.shape:
-        raise ValueError(f"attributions must match ids: shape {ids.shape}, got "
-                         f"{attributions.shape}")
+        raise ValueError(
+            f"attributions must match ids: shape {ids.shape}, got {attributions.shape}"
+        )
     k = check_positive_int(k, "k")
     min_count = check_positive_int(min_count, "min_count")
     total = np.bincount(ids.ravel(), weights=attributions.ravel(), minlength=vocab.size)
     count = np.bincount(ids.ravel(), minlength=vocab.size)
     mean = np.where(count >= min_count, total / np.maximum(count, 1), -np.inf)
-    mean[0] = -np.inf                                                  # padding
+    mean[0] = -np.inf  # padding
     ranked = [int(i) for i in np.argsort(-mean, kind="stable") if np.isfinite(mean[i])]
     if len(ranked) < k:
-        raise ValueError(f"only {len(ranked)} words occur at least min_count="
-                         f"{min_count} times; cannot pick k={k}")
+        raise ValueError(
+            f"only {len(ranked)} words occur at least min_count="
+            f"{min_count} times; cannot pick k={k}"
+        )
     return [vocab.words[i] for i in ranked[:k]]
 
 
 # ------------------------------------------------------------------------ the detector
-FEATURE_NAMES = ("mean IG", "sd IG", "top-3 share", "top-10 share", "|IG| 1st",
-                 "|IG| 2nd", "|IG| 3rd", "|IG| 4th", "|IG| 5th", "tokens with IG > 0.3",
-                 "length")
+FEATURE_NAMES = (
+    "mean IG",
+    "sd IG",
+    "top-3 share",
+    "top-10 share",
+    "|IG| 1st",
+    "|IG| 2nd",
+    "|IG| 3rd",
+    "|IG| 4th",
+    "|IG| 5th",
+    "tokens with IG > 0.3",
+    "length",
+)
 
 
 def attribution_features(attributions, mask) -> np.ndarray:
@@ -599,8 +795,10 @@ def attribution_features(attributions, mask) -> np.ndarray:
     attributions = check_array(attributions, "attributions", ndim=2)
     mask = check_array(mask, "mask", ndim=2)
     if attributions.shape != mask.shape:
-        raise ValueError(f"attributions and mask must have the same shape, got "
-                         f"{attributions.shape} and {mask.shape}")
+        raise ValueError(
+            f"attributions and mask must have the same shape, got "
+            f"{attributions.shape} and {mask.shape}"
+        )
     if not np.isin(mask, (0.0, 1.0)).all():
         raise ValueError("mask must hold 0s and 1s")
     lengths = mask.sum(1)
@@ -612,10 +810,18 @@ def attribution_features(attributions, mask) -> np.ndarray:
         magnitude = np.sort(np.abs(ig))[::-1]
         total = magnitude.sum() or 1.0
         top5 = np.zeros(5)
-        top5[:min(5, len(magnitude))] = magnitude[:5]
-        rows.append([ig.mean(), ig.std(), magnitude[:3].sum() / total,
-                     magnitude[:10].sum() / total, *top5, float((ig > 0.3).sum()),
-                     float(n)])
+        top5[: min(5, len(magnitude))] = magnitude[:5]
+        rows.append(
+            [
+                ig.mean(),
+                ig.std(),
+                magnitude[:3].sum() / total,
+                magnitude[:10].sum() / total,
+                *top5,
+                float((ig > 0.3).sum()),
+                float(n),
+            ]
+        )
     return np.array(rows)
 
 
@@ -639,12 +845,14 @@ def detection_accuracy(features, labels, *, seed: int, folds: int = 5) -> float:
         raise ValueError("labels must hold 0 (clean) and 1 (attacked)")
     folds = check_positive_int(folds, "folds")
     if folds < 2 or min((labels == 0).sum(), (labels == 1).sum()) < folds:
-        raise ValueError(f"folds must be >= 2 and at most the size of the smaller "
-                         f"class, got {folds}")
+        raise ValueError(
+            f"folds must be >= 2 and at most the size of the smaller class, got {folds}"
+        )
     classifier = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
     splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=int(seed))
-    return float(cross_val_score(classifier, features, labels.astype(int),
-                                 cv=splits).mean())
+    return float(
+        cross_val_score(classifier, features, labels.astype(int), cv=splits).mean()
+    )
 
 
 # ------------------------------------------------------------------------- summaries

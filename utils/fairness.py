@@ -28,6 +28,7 @@ The paper's Algorithm 1, one function per step:
 naming the argument on bad input (wrong shape, NaN, ids out of range, an empty group, a
 transition matrix whose rows do not sum to 1 or that cannot be inverted).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -42,38 +43,57 @@ from threadpoolctl import threadpool_limits  # installed with scikit-learn
 from utils.validation import check_array, check_probabilities, check_same_length
 
 __all__ = [
-    "fairness_matrix", "dp_gap", "equalized_odds_gaps", "normalized_error",
-    "noisy_fairness_matrix", "calibrate_fairness_matrix", "model_consensus",
-    "consensus_statistics", "estimate_transition", "calibrated_dp_gap", "majority_vote",
-    "vote_accuracy", "proxy_transition", "make_proxies", "simulate_population",
+    "fairness_matrix",
+    "dp_gap",
+    "equalized_odds_gaps",
+    "normalized_error",
+    "noisy_fairness_matrix",
+    "calibrate_fairness_matrix",
+    "model_consensus",
+    "consensus_statistics",
+    "estimate_transition",
+    "calibrated_dp_gap",
+    "majority_vote",
+    "vote_accuracy",
+    "proxy_transition",
+    "make_proxies",
+    "simulate_population",
 ]
 
 ROW_SUM_TOL = 1e-6  # rows of T, and p, must sum to 1 within this
-COND_WARN = 1e3     # cond(T) above this: the proxies carry almost no information
-COND_FAIL = 1e12    # cond(T) above this: T is treated as singular
+COND_WARN = 1e3  # cond(T) above this: the proxies carry almost no information
+COND_FAIL = 1e12  # cond(T) above this: T is treated as singular
 
 
 # -------------------------------------------------------------------------- validation
-def _check_labels(values, name: str, n_values: int | None = None,
-                  ndim: int = 1) -> np.ndarray:
+def _check_labels(
+    values, name: str, n_values: int | None = None, ndim: int = 1
+) -> np.ndarray:
     """``values`` as int ids in {0..n_values-1}; a ValueError names ``name``."""
     arr = check_array(values, name, ndim=ndim)
     bad = (arr != np.round(arr)) | (arr < 0)
     if bad.any():
         i = int(np.flatnonzero(bad.ravel())[0])
-        raise ValueError(f"{name} must hold integer ids 0, 1, ...; element {i} (flat "
-                         f"index) is {arr.ravel()[i]!r}")
+        raise ValueError(
+            f"{name} must hold integer ids 0, 1, ...; element {i} (flat "
+            f"index) is {arr.ravel()[i]!r}"
+        )
     arr = arr.astype(int)
     if n_values is not None and arr.max() >= n_values:
         i = int(np.flatnonzero(arr.ravel() >= n_values)[0])
-        raise ValueError(f"{name} holds id {arr.ravel()[i]} (flat index {i}), out of "
-                         f"range for {n_values} values (ids 0..{n_values - 1})")
+        raise ValueError(
+            f"{name} holds id {arr.ravel()[i]} (flat index {i}), out of "
+            f"range for {n_values} values (ids 0..{n_values - 1})"
+        )
     return arr
 
 
 def _check_count(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
-            or value < minimum:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or value < minimum
+    ):
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
@@ -82,51 +102,66 @@ def _check_transition(T, name: str = "T") -> np.ndarray:
     """A square row-stochastic matrix that can be inverted (warns if near-singular)."""
     T = check_array(T, name, ndim=2)
     if T.shape[0] != T.shape[1] or T.shape[0] < 2:
-        raise ValueError(f"{name} must be a square [K, K] matrix with K >= 2, got "
-                         f"shape {T.shape}")
+        raise ValueError(
+            f"{name} must be a square [K, K] matrix with K >= 2, got shape {T.shape}"
+        )
     if (T < 0).any() or (T > 1).any():
         raise ValueError(f"{name} must hold probabilities in [0, 1]")
     sums = T.sum(axis=1)
     if not np.allclose(sums, 1.0, atol=ROW_SUM_TOL):
         i = int(np.argmax(np.abs(sums - 1.0)))
-        raise ValueError(f"each row of {name} must sum to 1 (row i is P(proxy | A = "
-                         f"i)); row {i} sums to {sums[i]:.6g}")
+        raise ValueError(
+            f"each row of {name} must sum to 1 (row i is P(proxy | A = "
+            f"i)); row {i} sums to {sums[i]:.6g}"
+        )
     cond = np.linalg.cond(T)
     if not np.isfinite(cond) or cond > COND_FAIL:
-        raise ValueError(f"{name} is singular (condition number {cond:.3g}): proxies "
-                         "whose guesses do not depend on A carry no information")
+        raise ValueError(
+            f"{name} is singular (condition number {cond:.3g}): proxies "
+            "whose guesses do not depend on A carry no information"
+        )
     if cond > COND_WARN:
-        warnings.warn(f"{name} is nearly singular (condition number {cond:.3g}): the "
-                      "proxies are barely better than chance and calibration will "
-                      "amplify noise", RuntimeWarning, stacklevel=3)
+        warnings.warn(
+            f"{name} is nearly singular (condition number {cond:.3g}): the "
+            "proxies are barely better than chance and calibration will "
+            "amplify noise",
+            RuntimeWarning,
+            stacklevel=3,
+        )
     return T
 
 
 def _check_prior(p, name: str, k: int) -> np.ndarray:
     p = check_probabilities(p, name)
     if p.shape != (k,):
-        raise ValueError(f"{name} must have shape [{k}] (one entry per group), got "
-                         f"{p.shape}")
+        raise ValueError(
+            f"{name} must have shape [{k}] (one entry per group), got {p.shape}"
+        )
     if not np.isclose(p.sum(), 1.0, atol=ROW_SUM_TOL):
         raise ValueError(f"{name} must sum to 1, got {p.sum():.6g}")
     if (p <= 0).any():
-        raise ValueError(f"{name} must be positive: group {int(np.argmin(p))} has "
-                         "prior 0, and an empty group's row of H is undefined")
+        raise ValueError(
+            f"{name} must be positive: group {int(np.argmin(p))} has "
+            "prior 0, and an empty group's row of H is undefined"
+        )
     return p
 
 
 def _check_three_proxies(proxies, n_groups: int) -> np.ndarray:
     proxies = _check_labels(proxies, "proxies", n_groups, ndim=2)
     if proxies.shape[1] != 3:
-        raise ValueError(f"proxies must have exactly 3 columns, got {proxies.shape[1]}:"
-                         " three conditionally independent proxies identify T, two do "
-                         "not (their agreement counts leave a family of solutions)")
+        raise ValueError(
+            f"proxies must have exactly 3 columns, got {proxies.shape[1]}:"
+            " three conditionally independent proxies identify T, two do "
+            "not (their agreement counts leave a family of solutions)"
+        )
     return proxies
 
 
 # -------------------------------------------------------------------- fairness metrics
-def fairness_matrix(pred, group, n_groups: int | None = None,
-                    n_classes: int | None = None) -> np.ndarray:
+def fairness_matrix(
+    pred, group, n_groups: int | None = None, n_classes: int | None = None
+) -> np.ndarray:
     """The fairness matrix ``H[i, k] = P(f(X) = k | A = i)``, shape ``[K, C]``.
 
     Paper: the fairness matrix H, Preliminaries (arXiv:2210.03175v2).
@@ -145,12 +180,14 @@ def fairness_matrix(pred, group, n_groups: int | None = None,
     check_same_length(pred=pred, group=group)
     k = int(group.max()) + 1 if n_groups is None else n_groups
     c = int(pred.max()) + 1 if n_classes is None else n_classes
-    counts = np.zeros((k, c))                                   # [K, C]
+    counts = np.zeros((k, c))  # [K, C]
     np.add.at(counts, (group, pred), 1.0)
     sizes = counts.sum(axis=1)
     if (sizes == 0).any():
-        raise ValueError(f"group {int(np.argmin(sizes))} has no rows: its "
-                         "fairness-matrix row P(f | A = i) is undefined")
+        raise ValueError(
+            f"group {int(np.argmin(sizes))} has no rows: its "
+            "fairness-matrix row P(f | A = i) is undefined"
+        )
     return counts / sizes[:, None]
 
 
@@ -221,8 +258,8 @@ def noisy_fairness_matrix(H, T, p) -> tuple[np.ndarray, np.ndarray]:
     p = _check_prior(p, "p", T.shape[0])
     if H.shape[0] != T.shape[0]:
         raise ValueError(f"H has {H.shape[0]} rows but T is {T.shape[0]}x{T.shape[0]}")
-    p_noisy = T.T @ p                                           # [K]
-    H_noisy = (T.T @ (p[:, None] * H)) / p_noisy[:, None]       # [K, C]
+    p_noisy = T.T @ p  # [K]
+    H_noisy = (T.T @ (p[:, None] * H)) / p_noisy[:, None]  # [K, C]
     return H_noisy, p_noisy
 
 
@@ -247,7 +284,7 @@ def calibrate_fairness_matrix(H_noisy, p_noisy, T, p, clip: bool = True) -> np.n
     p = _check_prior(p, "p", k)
     if H_noisy.shape[0] != k:
         raise ValueError(f"H_noisy has {H_noisy.shape[0]} rows but T is {k}x{k}")
-    joint = np.linalg.solve(T.T, p_noisy[:, None] * H_noisy)   # [K, C]: P(A = i, f = k)
+    joint = np.linalg.solve(T.T, p_noisy[:, None] * H_noisy)  # [K, C]: P(A = i, f = k)
     H = joint / p[:, None]
     if clip:
         H = np.clip(H, 0.0, 1.0)
@@ -313,25 +350,34 @@ def _consensus_loss(theta: np.ndarray, targets, k: int) -> tuple[float, np.ndarr
     ``theta`` holds the ``K*K`` logits of ``T`` (row by row), then the ``K``
     logits of ``p``.
     """
-    T = softmax(theta[:k * k].reshape(k, k), axis=1)
-    p = softmax(theta[k * k:])
+    T = softmax(theta[: k * k].reshape(k, k), axis=1)
+    p = softmax(theta[k * k :])
     residuals = [m - c for m, c in zip(model_consensus(T, p), targets)]
     norms = [np.linalg.norm(r.ravel()) for r in residuals]
     g1, g2, g3 = (r / max(nrm, 1e-15) for r, nrm in zip(residuals, norms))  # d||r||/dr
     # each order adds one term per position in which T[i, j] appears
-    grad_T = p[:, None] * (g1[None, :] + T @ g2.T + T @ g2
-                           + np.einsum("il,im,jlm->ij", T, T, g3)
-                           + np.einsum("ij,im,jlm->il", T, T, g3)
-                           + np.einsum("ij,il,jlm->im", T, T, g3))
-    grad_p = (T @ g1 + np.einsum("ij,il,jl->i", T, T, g2)
-              + np.einsum("ij,il,im,jlm->i", T, T, T, g3))
-    grad = np.concatenate([_softmax_backward(T, grad_T).ravel(),
-                           _softmax_backward(p, grad_p)])
+    grad_T = p[:, None] * (
+        g1[None, :]
+        + T @ g2.T
+        + T @ g2
+        + np.einsum("il,im,jlm->ij", T, T, g3)
+        + np.einsum("ij,im,jlm->il", T, T, g3)
+        + np.einsum("ij,il,jlm->im", T, T, g3)
+    )
+    grad_p = (
+        T @ g1
+        + np.einsum("ij,il,jl->i", T, T, g2)
+        + np.einsum("ij,il,im,jlm->i", T, T, T, g3)
+    )
+    grad = np.concatenate(
+        [_softmax_backward(T, grad_T).ravel(), _softmax_backward(p, grad_p)]
+    )
     return float(sum(norms)), grad
 
 
-def estimate_transition(proxies, n_groups: int = 2, init_diagonal: float = 0.8,
-                        max_iter: int = 500) -> tuple[np.ndarray, np.ndarray]:
+def estimate_transition(
+    proxies, n_groups: int = 2, init_diagonal: float = 0.8, max_iter: int = 500
+) -> tuple[np.ndarray, np.ndarray]:
     """HOC: the transition matrix ``T [K, K]`` and prior ``p [K]`` from proxies alone.
 
     Paper: Algorithm 1, estimating T and p by HOC (arXiv:2210.03175v2).
@@ -346,8 +392,10 @@ def estimate_transition(proxies, n_groups: int = 2, init_diagonal: float = 0.8,
     n_groups = _check_count(n_groups, "n_groups", 2)
     targets = consensus_statistics(proxies, n_groups)
     if not 1.0 / n_groups < init_diagonal < 1.0:
-        raise ValueError(f"init_diagonal must lie in (1/K, 1) = ({1 / n_groups:.3g}, "
-                         f"1), got {init_diagonal!r}")
+        raise ValueError(
+            f"init_diagonal must lie in (1/K, 1) = ({1 / n_groups:.3g}, "
+            f"1), got {init_diagonal!r}"
+        )
     max_iter = _check_count(max_iter, "max_iter", 1)
     k = n_groups
     off = (1.0 - init_diagonal) / (k - 1)
@@ -357,15 +405,23 @@ def estimate_transition(proxies, n_groups: int = 2, init_diagonal: float = 0.8,
     # One BLAS thread: on a busy machine, threads fighting over these tiny vectors made
     # the fit twenty times slower.
     with threadpool_limits(limits=1, user_api="blas"):
-        fit = minimize(_consensus_loss, theta0, args=(targets, k), jac=True,
-                       method="L-BFGS-B",
-                       options={"maxiter": max_iter, "ftol": 1e-15, "gtol": 1e-12})
-    T_hat = softmax(fit.x[:k * k].reshape(k, k), axis=1)
-    p_hat = softmax(fit.x[k * k:])
+        fit = minimize(
+            _consensus_loss,
+            theta0,
+            args=(targets, k),
+            jac=True,
+            method="L-BFGS-B",
+            options={"maxiter": max_iter, "ftol": 1e-15, "gtol": 1e-12},
+        )
+    T_hat = softmax(fit.x[: k * k].reshape(k, k), axis=1)
+    p_hat = softmax(fit.x[k * k :])
     if not np.all(np.argmax(T_hat, axis=1) == np.arange(k)):
-        warnings.warn("the estimated T is not diagonally dominant: the fit may have "
-                      "swapped group labels, or the proxies are no better than chance",
-                      RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            "the estimated T is not diagonally dominant: the fit may have "
+            "swapped group labels, or the proxies are no better than chance",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return T_hat, p_hat
 
 
@@ -389,20 +445,26 @@ def calibrated_dp_gap(pred, proxies, n_groups: int = 2, local: bool = False) -> 
     check_same_length(pred=pred, proxies=proxies)
     c = int(pred.max()) + 1
     direct = dp_gap(fairness_matrix(pred, proxies[:, 0], n_groups, c))
-    pooled_pred, pooled_proxy = np.repeat(pred, 3), proxies.ravel()          # [3N]
+    pooled_pred, pooled_proxy = np.repeat(pred, 3), proxies.ravel()  # [3N]
     H_noisy = fairness_matrix(pooled_pred, pooled_proxy, n_groups, c)
     p_noisy = np.bincount(pooled_proxy, minlength=n_groups) / pooled_proxy.size
     T_hat, p_hat = estimate_transition(proxies, n_groups)
     if not local:
         H = calibrate_fairness_matrix(H_noisy, p_noisy, T_hat, p_hat)
-        return {"direct": direct, "calibrated": dp_gap(H), "T_hat": T_hat,
-                "p_hat": p_hat}
+        return {
+            "direct": direct,
+            "calibrated": dp_gap(H),
+            "T_hat": T_hat,
+            "p_hat": p_hat,
+        }
     T_local, columns = [], []
     for k in range(c):
         rows = pred == k
         if rows.sum() < 10:
-            raise ValueError(f"pred has only {int(rows.sum())} rows of class {k}: too "
-                             "few to estimate a local transition matrix")
+            raise ValueError(
+                f"pred has only {int(rows.sum())} rows of class {k}: too "
+                "few to estimate a local transition matrix"
+            )
         T_k, _ = estimate_transition(proxies[rows], n_groups)
         T_local.append(T_k)
         H_k = calibrate_fairness_matrix(H_noisy, p_noisy, T_k, p_hat, clip=False)
@@ -456,9 +518,11 @@ def proxy_transition(accuracy: float, skew: float = 0.05) -> np.ndarray:
     skew = float(check_array(skew, "skew", ndim=0))
     e0, e1 = 1.0 - accuracy - skew, 1.0 - accuracy + skew
     if not (0.0 <= e0 < 0.5 and 0.0 <= e1 < 0.5):
-        raise ValueError(f"accuracy and skew must give error rates in [0, 0.5); got "
-                         f"e0 = {e0:.3g}, e1 = {e1:.3g} from accuracy = {accuracy}, "
-                         f"skew = {skew}")
+        raise ValueError(
+            f"accuracy and skew must give error rates in [0, 0.5); got "
+            f"e0 = {e0:.3g}, e1 = {e1:.3g} from accuracy = {accuracy}, "
+            f"skew = {skew}"
+        )
     return np.array([[1.0 - e0, e0], [e1, 1.0 - e1]])
 
 
@@ -474,8 +538,9 @@ def _normal_scores_within(group: np.ndarray, driver: np.ndarray, rng) -> np.ndar
     return scores
 
 
-def make_proxies(group, T, n_proxies: int = 3, rng=None, driver=None,
-                 gamma: float = 0.0) -> np.ndarray:
+def make_proxies(
+    group, T, n_proxies: int = 3, rng=None, driver=None, gamma: float = 0.0
+) -> np.ndarray:
     """Proxy guesses of the attribute, ``[N, n_proxies]`` ints, erring as ``T`` says.
 
     Paper: course addition — synthetic proxies with a known transition matrix.
@@ -499,19 +564,20 @@ def make_proxies(group, T, n_proxies: int = 3, rng=None, driver=None,
     n = group.size
     if gamma == 0.0:
         u = rng.random((n, n_proxies))
-        cum = np.cumsum(T, axis=1)[group]                               # [N, K]
-        return (u[:, :, None] > cum[:, None, :-1]).sum(axis=2)          # [N, n_proxies]
+        cum = np.cumsum(T, axis=1)[group]  # [N, K]
+        return (u[:, :, None] > cum[:, None, :-1]).sum(axis=2)  # [N, n_proxies]
     if T.shape != (2, 2):
-        raise ValueError(f"gamma > 0 needs two groups (T of shape [2, 2]), got "
-                         f"{T.shape}")
+        raise ValueError(
+            f"gamma > 0 needs two groups (T of shape [2, 2]), got {T.shape}"
+        )
     if driver is None:
         raise ValueError("driver is required when gamma > 0")
     driver = check_array(driver, "driver", ndim=1)
     check_same_length(group=group, driver=driver)
-    r = _normal_scores_within(group, driver, rng)                       # [N]
-    mu = norm.ppf(T[:, 1])[group]                      # P(proxy = 1 | A) = Phi(mu_A)
+    r = _normal_scores_within(group, driver, rng)  # [N]
+    mu = norm.ppf(T[:, 1])[group]  # P(proxy = 1 | A) = Phi(mu_A)
     eps = rng.standard_normal((n, n_proxies))
-    z = mu[:, None] + gamma * r[:, None] + np.sqrt(1.0 - gamma ** 2) * eps
+    z = mu[:, None] + gamma * r[:, None] + np.sqrt(1.0 - gamma**2) * eps
     return (z > 0).astype(int)
 
 
@@ -539,10 +605,23 @@ def simulate_population(n: int, rng, base_rate: float = 0.51) -> dict:
     age_band = rng.choice(3, size=n, p=[0.25, 0.55, 0.20])
     male = (rng.random(n) < 0.8).astype(int)
     felony = (rng.random(n) < 0.65).astype(int)
-    logit = (-1.1 + 0.75 * np.log1p(priors) + np.array([0.6, 0.0, -0.7])[age_band]
-             + 0.3 * male + 0.2 * felony)
+    logit = (
+        -1.1
+        + 0.75 * np.log1p(priors)
+        + np.array([0.6, 0.0, -0.7])[age_band]
+        + 0.3 * male
+        + 0.2 * felony
+    )
     y = (rng.random(n) < expit(logit)).astype(int)
-    X = np.column_stack([priors, age_band == 0, age_band == 2, male, felony,
-                         np.log1p(priors)]).astype(float)                # [N, 6]
-    return {"group": group, "priors": priors, "age_band": age_band, "male": male,
-            "felony": felony, "y": y, "X": X}
+    X = np.column_stack(
+        [priors, age_band == 0, age_band == 2, male, felony, np.log1p(priors)]
+    ).astype(float)  # [N, 6]
+    return {
+        "group": group,
+        "priors": priors,
+        "age_band": age_band,
+        "male": male,
+        "felony": felony,
+        "y": y,
+        "X": X,
+    }

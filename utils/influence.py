@@ -26,6 +26,7 @@ Shapes: ``n`` examples, ``L`` token positions per sentence (``MAX_LEN``), ``d``
 embedding width, ``C`` classes, ``K`` checkpoints, ``E`` epochs. Token ids are
 ``[n, L]`` with 0 for padding.
 """
+
 from __future__ import annotations
 
 import math
@@ -39,74 +40,137 @@ from torch import nn
 from utils.validation import check_array, check_same_length
 
 __all__ = [
-    "VOCAB", "LABELS", "PHENOMENA", "MAX_LEN", "NLIData", "make_nli", "decode",
-    "BagNLI", "make_model", "batch_schedule", "train_classifier", "input_gradients",
-    "Checkpoints", "scoring_run", "predict_proba", "accuracy",
-    "vog_scores", "normalize_scores", "el2n_scores", "forgetting_counts", "token_count",
-    "select_subset", "noise_auroc", "top_fraction_enrichment", "retrain_on_subset",
+    "VOCAB",
+    "LABELS",
+    "PHENOMENA",
+    "MAX_LEN",
+    "NLIData",
+    "make_nli",
+    "decode",
+    "BagNLI",
+    "make_model",
+    "batch_schedule",
+    "train_classifier",
+    "input_gradients",
+    "Checkpoints",
+    "scoring_run",
+    "predict_proba",
+    "accuracy",
+    "vog_scores",
+    "normalize_scores",
+    "el2n_scores",
+    "forgetting_counts",
+    "token_count",
+    "select_subset",
+    "noise_auroc",
+    "top_fraction_enrichment",
+    "retrain_on_subset",
 ]
 
 # ----------------------------------------------------------------------- the vocabulary
-SUBJECT_HYPERNYM = {"man": "person", "woman": "person", "boy": "child", "girl": "child",
-                    "dog": "animal", "cat": "animal", "chef": "worker",
-                    "pilot": "worker"}
-VERB_PAIRS = [("sits", "stands"), ("sleeps", "wakes"), ("laughs", "cries"),
-              ("runs", "walks"), ("sings", "listens")]
-LOCATION_HYPERNYM = {"park": "outdoors", "beach": "outdoors", "street": "outdoors",
-                     "garden": "outdoors", "kitchen": "indoors", "office": "indoors",
-                     "library": "indoors", "hall": "indoors"}
+SUBJECT_HYPERNYM = {
+    "man": "person",
+    "woman": "person",
+    "boy": "child",
+    "girl": "child",
+    "dog": "animal",
+    "cat": "animal",
+    "chef": "worker",
+    "pilot": "worker",
+}
+VERB_PAIRS = [
+    ("sits", "stands"),
+    ("sleeps", "wakes"),
+    ("laughs", "cries"),
+    ("runs", "walks"),
+    ("sings", "listens"),
+]
+LOCATION_HYPERNYM = {
+    "park": "outdoors",
+    "beach": "outdoors",
+    "street": "outdoors",
+    "garden": "outdoors",
+    "kitchen": "indoors",
+    "office": "indoors",
+    "library": "indoors",
+    "hall": "indoors",
+}
 ADJECTIVES = ["tall", "old", "young", "happy", "tired", "angry"]
-PLAIN = ["this", "that"]     # slot-1 words that add nothing (non-neutral hypotheses)
-ADVERBS = ["now", "still"]   # slot-2 words of hypotheses without negation
+PLAIN = ["this", "that"]  # slot-1 words that add nothing (non-neutral hypotheses)
+ADVERBS = ["now", "still"]  # slot-2 words of hypotheses without negation
 FILLERS = ["today", "again", "quietly", "slowly", "here"]
 LABELS = ("entailment", "neutral", "contradiction")
 PHENOMENA = ("base", "negation", "location")
 MAX_LEN = 10  # token positions per sentence (premise 6-10, hypothesis 7)
 
-VOCAB = ["<pad>", "the", "a", "in", "not", *PLAIN, *ADVERBS, *FILLERS, *ADJECTIVES,
-         *SUBJECT_HYPERNYM, *sorted(set(SUBJECT_HYPERNYM.values())),
-         *[v for pair in VERB_PAIRS for v in pair],
-         *LOCATION_HYPERNYM, *sorted(set(LOCATION_HYPERNYM.values()))]
+VOCAB = [
+    "<pad>",
+    "the",
+    "a",
+    "in",
+    "not",
+    *PLAIN,
+    *ADVERBS,
+    *FILLERS,
+    *ADJECTIVES,
+    *SUBJECT_HYPERNYM,
+    *sorted(set(SUBJECT_HYPERNYM.values())),
+    *[v for pair in VERB_PAIRS for v in pair],
+    *LOCATION_HYPERNYM,
+    *sorted(set(LOCATION_HYPERNYM.values())),
+]
 _INDEX = {w: i for i, w in enumerate(VOCAB)}
 _ANTONYM = {a: b for pair in VERB_PAIRS for a, b in (pair, pair[::-1])}
 
 
 # --------------------------------------------------------------------- small validators
-def _check_fraction(value, name: str, *, low_open: bool = True,
-                    high: float = 1.0) -> float:
+def _check_fraction(
+    value, name: str, *, low_open: bool = True, high: float = 1.0
+) -> float:
     ok_low = value > 0 if low_open else value >= 0
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
-            math.isfinite(value) and ok_low and value <= high):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not (math.isfinite(value) and ok_low and value <= high)
+    ):
         bound = "(0, " if low_open else "[0, "
         raise ValueError(f"{name} must be a number in {bound}{high:g}], got {value!r}")
     return float(value)
 
 
-def _check_labels(labels, name: str = "labels",
-                  n_classes: int | None = None) -> np.ndarray:
+def _check_labels(
+    labels, name: str = "labels", n_classes: int | None = None
+) -> np.ndarray:
     arr = np.asarray(labels.detach().cpu() if hasattr(labels, "detach") else labels)
     if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array of class ids, "
-                         f"got shape {arr.shape}")
+        raise ValueError(
+            f"{name} must be a non-empty 1-D array of class ids, got shape {arr.shape}"
+        )
     if not np.issubdtype(arr.dtype, np.integer):
         raise ValueError(f"{name} must hold integer class ids, got dtype {arr.dtype}")
     if arr.min() < 0 or (n_classes is not None and arr.max() >= n_classes):
         bad = int(np.flatnonzero((arr < 0) | (arr >= (n_classes or np.inf)))[0])
-        raise ValueError(f"{name} must hold class ids in [0, {n_classes}), got "
-                         f"{name}[{bad}] = {int(arr[bad])}")
+        raise ValueError(
+            f"{name} must hold class ids in [0, {n_classes}), got "
+            f"{name}[{bad}] = {int(arr[bad])}"
+        )
     return arr.astype(np.int64)
 
 
 def _check_token_ids(ids, name: str) -> torch.Tensor:
     ids = torch.as_tensor(ids)
     if ids.dim() != 2 or ids.shape[0] == 0:
-        raise ValueError(f"{name} must be a non-empty [n, L] array of token ids, "
-                         f"got shape {tuple(ids.shape)}")
+        raise ValueError(
+            f"{name} must be a non-empty [n, L] array of token ids, "
+            f"got shape {tuple(ids.shape)}"
+        )
     if ids.dtype not in (torch.int64, torch.int32):
         raise ValueError(f"{name} must hold integer token ids, got dtype {ids.dtype}")
     if ids.min() < 0 or ids.max() >= len(VOCAB):
-        raise ValueError(f"{name} must hold token ids in [0, {len(VOCAB)}), got values "
-                         f"in [{int(ids.min())}, {int(ids.max())}]")
+        raise ValueError(
+            f"{name} must hold token ids in [0, {len(VOCAB)}), got values "
+            f"in [{int(ids.min())}, {int(ids.max())}]"
+        )
     if (ids != 0).sum(1).min() == 0:
         raise ValueError(f"{name} has an empty sentence (all padding)")
     return ids.long()
@@ -136,12 +200,18 @@ class NLIData:
     def __len__(self) -> int:
         return len(self.label)
 
-    def subset(self, indices) -> "NLIData":
+    def subset(self, indices) -> NLIData:
         """The examples at ``indices`` (an index array), as a new :class:`NLIData`."""
         idx = np.asarray(indices)
         t = torch.as_tensor(idx, dtype=torch.long)
-        return NLIData(self.premise[t], self.hypothesis[t], self.label[idx],
-                       self.label_true[idx], self.flipped[idx], self.phenomenon[idx])
+        return NLIData(
+            self.premise[t],
+            self.hypothesis[t],
+            self.label[idx],
+            self.label_true[idx],
+            self.flipped[idx],
+            self.phenomenon[idx],
+        )
 
 
 def _pick(rng, words):
@@ -163,7 +233,7 @@ def _one_pair(rng, phenomenon: str, label: str, p_filler: float):
     if phenomenon == "base":
         if label == "contradiction":
             h_verb = _ANTONYM[verb]
-    elif phenomenon == "negation":                       # "not" flips the verb cue
+    elif phenomenon == "negation":  # "not" flips the verb cue
         slot2 = "not"
         h_verb = verb if label == "contradiction" else _ANTONYM[verb]
     else:  # location: the place word decides
@@ -183,9 +253,15 @@ def _encode(words) -> list[int]:
     return [_INDEX[w] for w in words] + [0] * (MAX_LEN - len(words))
 
 
-def make_nli(n: int, rng: np.random.Generator, *, noise: float = 0.0,
-             p_negation: float = 0.12, p_location: float = 0.10,
-             p_filler: float = 0.3) -> NLIData:
+def make_nli(
+    n: int,
+    rng: np.random.Generator,
+    *,
+    noise: float = 0.0,
+    p_negation: float = 0.12,
+    p_location: float = 0.10,
+    p_filler: float = 0.3,
+) -> NLIData:
     """A synthetic NLI data set: a frequent easy pattern, two rarer phenomena, flips.
 
     Paper: course addition — a stand-in for SNLI (the paper's benchmark) with known
@@ -202,18 +278,22 @@ def make_nli(n: int, rng: np.random.Generator, *, noise: float = 0.0,
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
     if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy Generator (course.rng), "
-                         f"got {type(rng).__name__}")
+        raise ValueError(
+            f"rng must be a numpy Generator (course.rng), got {type(rng).__name__}"
+        )
     noise = _check_fraction(noise, "noise", low_open=False)
     p_negation = _check_fraction(p_negation, "p_negation", low_open=False)
     p_location = _check_fraction(p_location, "p_location", low_open=False)
     p_filler = _check_fraction(p_filler, "p_filler", low_open=False)
     if p_negation + p_location > 1:
-        raise ValueError(f"p_negation + p_location must be at most 1, got "
-                         f"{p_negation + p_location:g}")
+        raise ValueError(
+            f"p_negation + p_location must be at most 1, got "
+            f"{p_negation + p_location:g}"
+        )
     u = rng.random(n)
-    phenomenon = np.where(u < p_negation, 1,
-                          np.where(u < p_negation + p_location, 2, 0))
+    phenomenon = np.where(
+        u < p_negation, 1, np.where(u < p_negation + p_location, 2, 0)
+    )
     label_true = rng.integers(0, 3, size=n)
     premises, hypotheses = [], []
     for k in range(n):
@@ -222,10 +302,16 @@ def make_nli(n: int, rng: np.random.Generator, *, noise: float = 0.0,
         hypotheses.append(_encode(h))
     flipped = rng.random(n) < noise
     label = label_true.copy()
-    shift = rng.integers(1, 3, size=int(flipped.sum()))        # 1 or 2: another class
+    shift = rng.integers(1, 3, size=int(flipped.sum()))  # 1 or 2: another class
     label[flipped] = (label_true[flipped] + shift) % 3
-    return NLIData(torch.tensor(premises), torch.tensor(hypotheses), label, label_true,
-                   flipped, phenomenon)
+    return NLIData(
+        torch.tensor(premises),
+        torch.tensor(hypotheses),
+        label,
+        label_true,
+        flipped,
+        phenomenon,
+    )
 
 
 def decode(ids) -> str:
@@ -246,12 +332,18 @@ class BagNLI(nn.Module):
     first); :meth:`from_embeddings` finishes the forward pass from them.
     """
 
-    def __init__(self, vocab_size: int = len(VOCAB), dim: int = 16, hidden: int = 64,
-                 n_classes: int = 3):
+    def __init__(
+        self,
+        vocab_size: int = len(VOCAB),
+        dim: int = 16,
+        hidden: int = 64,
+        n_classes: int = 3,
+    ):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, dim, padding_idx=0)
-        self.mlp = nn.Sequential(nn.Linear(4 * dim, hidden), nn.ReLU(),
-                                 nn.Linear(hidden, n_classes))
+        self.mlp = nn.Sequential(
+            nn.Linear(4 * dim, hidden), nn.ReLU(), nn.Linear(hidden, n_classes)
+        )
 
     def embed(self, premise, hypothesis) -> torch.Tensor:
         """Embedding-layer outputs of both sentences, ``[n, 2L, d]``."""
@@ -259,12 +351,12 @@ class BagNLI(nn.Module):
 
     def from_embeddings(self, embedded, premise, hypothesis) -> torch.Tensor:
         """Logits ``[n, C]`` from embedding outputs ``[n, 2L, d]``."""
-        mask = (torch.cat([premise, hypothesis], dim=1) != 0).float()       # [n, 2L]
+        mask = (torch.cat([premise, hypothesis], dim=1) != 0).float()  # [n, 2L]
         length = premise.shape[1]
         pooled = []
         for part in (slice(0, length), slice(length, None)):
-            m = mask[:, part, None]                                          # [n, L, 1]
-            pooled.append((embedded[:, part] * m).sum(1) / m.sum(1))        # [n, d]
+            m = mask[:, part, None]  # [n, L, 1]
+            pooled.append((embedded[:, part] * m).sum(1) / m.sum(1))  # [n, d]
         p, h = pooled
         return self.mlp(torch.cat([p, h, (p - h).abs(), p * h], dim=1))
 
@@ -281,8 +373,9 @@ def make_model(generator: torch.Generator, dim: int = 16, hidden: int = 64) -> B
     layers ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), torch's default ranges.
     """
     if not isinstance(generator, torch.Generator):
-        raise ValueError(f"generator must be a torch.Generator, "
-                         f"got {type(generator).__name__}")
+        raise ValueError(
+            f"generator must be a torch.Generator, got {type(generator).__name__}"
+        )
     model = BagNLI(dim=dim, hidden=hidden)
     with torch.no_grad():
         model.embedding.weight.normal_(0.0, 1.0, generator=generator)
@@ -295,8 +388,9 @@ def make_model(generator: torch.Generator, dim: int = 16, hidden: int = 64) -> B
 
 
 # ------------------------------------------------------------------------- the training
-def batch_schedule(indices, steps: int, batch_size: int,
-                   generator: torch.Generator) -> list[np.ndarray]:
+def batch_schedule(
+    indices, steps: int, batch_size: int, generator: torch.Generator
+) -> list[np.ndarray]:
     """``steps`` mini-batches of ``indices``: shuffled epochs, each cut into batches.
 
     Paper: course addition — the same number of optimizer steps for every subset (the
@@ -305,23 +399,28 @@ def batch_schedule(indices, steps: int, batch_size: int,
     """
     indices = np.asarray(indices)
     if indices.ndim != 1 or indices.size == 0:
-        raise ValueError(f"indices must be a non-empty 1-D array, "
-                         f"got shape {indices.shape}")
+        raise ValueError(
+            f"indices must be a non-empty 1-D array, got shape {indices.shape}"
+        )
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
-            or batch_size < 1:
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, numbers.Integral)
+        or batch_size < 1
+    ):
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     batches = []
     while len(batches) < steps:
         order = indices[torch.randperm(indices.size, generator=generator).numpy()]
         starts = range(0, order.size, batch_size)
-        batches.extend(order[i:i + batch_size] for i in starts)
+        batches.extend(order[i : i + batch_size] for i in starts)
     return batches[:steps]
 
 
-def train_classifier(model: BagNLI, data: NLIData, batches, *, lr: float = 1e-2,
-                     on_step=None):
+def train_classifier(
+    model: BagNLI, data: NLIData, batches, *, lr: float = 1e-2, on_step=None
+):
     """Adam on the cross-entropy of the observed labels, one step per batch.
 
     Paper: course addition — the training loop (utils.training.train) with the NLI loss.
@@ -337,9 +436,15 @@ def train_classifier(model: BagNLI, data: NLIData, batches, *, lr: float = 1e-2,
         logits = net(data.premise[t], data.hypothesis[t])
         return nn.functional.cross_entropy(logits, labels[t])
 
-    return train(model, loss_fn, lambda step: batches[step], steps=len(batches),
-                 optimizer=make_optimizer(model, "adam", lr), on_step=on_step,
-                 desc="training")
+    return train(
+        model,
+        loss_fn,
+        lambda step: batches[step],
+        steps=len(batches),
+        optimizer=make_optimizer(model, "adam", lr),
+        on_step=on_step,
+        desc="training",
+    )
 
 
 @torch.no_grad()
@@ -379,7 +484,7 @@ def input_gradients(model: BagNLI, premise, hypothesis, labels) -> np.ndarray:
     model.eval()
     # [n, 2L, d]
     embedded = model.embed(premise, hypothesis).detach().requires_grad_(True)
-    logits = model.from_embeddings(embedded, premise, hypothesis)               # [n, C]
+    logits = model.from_embeddings(embedded, premise, hypothesis)  # [n, C]
     picked = logits.gather(1, torch.as_tensor(labels)[:, None]).sum()
     (grad,) = torch.autograd.grad(picked, embedded)
     return grad.numpy()
@@ -401,9 +506,16 @@ class Checkpoints:
     model: BagNLI
 
 
-def scoring_run(data: NLIData, generator: torch.Generator, *, epochs: int = 10,
-                batch_size: int = 128, lr: float = 1e-2, dim: int = 16,
-                hidden: int = 64) -> Checkpoints:
+def scoring_run(
+    data: NLIData,
+    generator: torch.Generator,
+    *,
+    epochs: int = 10,
+    batch_size: int = 128,
+    lr: float = 1e-2,
+    dim: int = 16,
+    hidden: int = 64,
+) -> Checkpoints:
     """Train once on all of ``data``; save probabilities, correctness and VoG gradients
     at the end of every epoch.
 
@@ -411,14 +523,20 @@ def scoring_run(data: NLIData, generator: torch.Generator, *, epochs: int = 10,
 
     One checkpoint per epoch, as the paper does for VoG.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) \
-            or epochs < 2:
-        raise ValueError(f"epochs must be an integer >= 2 (VoG needs two checkpoints), "
-                         f"got {epochs!r}")
+    if (
+        isinstance(epochs, bool)
+        or not isinstance(epochs, numbers.Integral)
+        or epochs < 2
+    ):
+        raise ValueError(
+            f"epochs must be an integer >= 2 (VoG needs two checkpoints), "
+            f"got {epochs!r}"
+        )
     model = make_model(generator, dim=dim, hidden=hidden)
     per_epoch = math.ceil(len(data) / batch_size)
-    batches = batch_schedule(np.arange(len(data)), epochs * per_epoch, batch_size,
-                             generator)
+    batches = batch_schedule(
+        np.arange(len(data)), epochs * per_epoch, batch_size, generator
+    )
     saved = {"probs": [], "correct": [], "grads": []}
 
     def checkpoint(step, net):
@@ -426,18 +544,31 @@ def scoring_run(data: NLIData, generator: torch.Generator, *, epochs: int = 10,
             probs = predict_proba(net, data)
             saved["probs"].append(probs)
             saved["correct"].append(probs.argmax(1) == data.label)
-            saved["grads"].append(input_gradients(net, data.premise, data.hypothesis,
-                                                  data.label))
+            saved["grads"].append(
+                input_gradients(net, data.premise, data.hypothesis, data.label)
+            )
             net.train()
 
     train_classifier(model, data, batches, lr=lr, on_step=checkpoint)
-    return Checkpoints(np.stack(saved["probs"]), np.stack(saved["correct"]),
-                       np.stack(saved["grads"]), model)
+    return Checkpoints(
+        np.stack(saved["probs"]),
+        np.stack(saved["correct"]),
+        np.stack(saved["grads"]),
+        model,
+    )
 
 
-def retrain_on_subset(data: NLIData, indices, generator: torch.Generator, *, steps: int,
-                      batch_size: int = 128, lr: float = 1e-2, dim: int = 16,
-                      hidden: int = 64) -> BagNLI:
+def retrain_on_subset(
+    data: NLIData,
+    indices,
+    generator: torch.Generator,
+    *,
+    steps: int,
+    batch_size: int = 128,
+    lr: float = 1e-2,
+    dim: int = 16,
+    hidden: int = 64,
+) -> BagNLI:
     """A fresh model trained on ``data`` restricted to ``indices`` for ``steps`` steps.
 
     Paper: retraining on the kept subset, SNLI pruning experiments (arXiv:2311.16298v1).
@@ -448,11 +579,14 @@ def retrain_on_subset(data: NLIData, indices, generator: torch.Generator, *, ste
     """
     indices = np.asarray(indices)
     if indices.ndim != 1 or indices.size == 0:
-        raise ValueError(f"indices must be a non-empty 1-D array, "
-                         f"got shape {indices.shape}")
+        raise ValueError(
+            f"indices must be a non-empty 1-D array, got shape {indices.shape}"
+        )
     if indices.min() < 0 or indices.max() >= len(data):
-        raise ValueError(f"indices must lie in [0, {len(data)}), got values in "
-                         f"[{indices.min()}, {indices.max()}]")
+        raise ValueError(
+            f"indices must lie in [0, {len(data)}), got values in "
+            f"[{indices.min()}, {indices.max()}]"
+        )
     model = make_model(generator, dim=dim, hidden=hidden)
     batches = batch_schedule(indices, steps, batch_size, generator)
     train_classifier(model, data, batches, lr=lr)
@@ -462,16 +596,18 @@ def retrain_on_subset(data: NLIData, indices, generator: torch.Generator, *, ste
 # ------------------------------------------------------------------------------- scores
 def _zscore(values: np.ndarray, what: str) -> np.ndarray:
     if values.size < 2:
-        raise ValueError(f"cannot z-score {what}: it has {values.size} example(s), "
-                         f"need 2")
+        raise ValueError(
+            f"cannot z-score {what}: it has {values.size} example(s), need 2"
+        )
     sd = values.std()
     if sd == 0:
         raise ValueError(f"cannot z-score {what}: all its scores are equal")
     return (values - values.mean()) / sd
 
 
-def vog_scores(grads, labels=None, *, normalize: str | None = "class",
-               spread: str = "std") -> np.ndarray:
+def vog_scores(
+    grads, labels=None, *, normalize: str | None = "class", spread: str = "std"
+) -> np.ndarray:
     """Variance of gradients: the spread of each saliency coordinate over checkpoints.
 
     Paper: VoG as the paper applies it to text, appendix (arXiv:2311.16298v1).
@@ -487,19 +623,22 @@ def vog_scores(grads, labels=None, *, normalize: str | None = "class",
     """
     grads = check_array(grads, "grads")
     if grads.ndim < 2:
-        raise ValueError(f"grads must be [K, n, ...] (checkpoints first), got shape "
-                         f"{grads.shape}")
+        raise ValueError(
+            f"grads must be [K, n, ...] (checkpoints first), got shape {grads.shape}"
+        )
     if grads.shape[0] < 2:
-        raise ValueError(f"grads must hold at least 2 checkpoints (K >= 2), got K = "
-                         f"{grads.shape[0]}")
+        raise ValueError(
+            f"grads must hold at least 2 checkpoints (K >= 2), got K = {grads.shape[0]}"
+        )
     if spread not in ("std", "var"):
         raise ValueError(f"spread must be 'std' or 'var', got {spread!r}")
     if normalize not in ("class", "dataset", None):
-        raise ValueError(f"normalize must be 'class', 'dataset' or None, "
-                         f"got {normalize!r}")
+        raise ValueError(
+            f"normalize must be 'class', 'dataset' or None, got {normalize!r}"
+        )
     n = grads.shape[1]
     var = grads.reshape(grads.shape[0], n, -1).var(axis=0)  # [n, coordinates]
-    raw = (np.sqrt(var) if spread == "std" else var).mean(axis=1)           # [n]
+    raw = (np.sqrt(var) if spread == "std" else var).mean(axis=1)  # [n]
     return raw if normalize is None else normalize_scores(raw, labels, by=normalize)
 
 
@@ -548,7 +687,7 @@ def el2n_scores(probs, labels) -> np.ndarray:
         raise ValueError("probs must sum to 1 over classes (the last axis)")
     labels = _check_labels(labels, "labels", n_classes=probs.shape[2])
     check_same_length(probs_examples=probs[0], labels=labels)
-    onehot = np.eye(probs.shape[2])[labels]                                  # [n, C]
+    onehot = np.eye(probs.shape[2])[labels]  # [n, C]
     return np.linalg.norm(probs - onehot, axis=2).mean(axis=0)
 
 
@@ -567,7 +706,7 @@ def forgetting_counts(correct, never_learned: float | None = None) -> np.ndarray
     if arr.shape[0] < 2:
         raise ValueError(f"correct needs at least 2 epochs (rows), got {arr.shape[0]}")
     ok = arr.astype(bool)
-    counts = (ok[:-1] & ~ok[1:]).sum(axis=0).astype(float)                  # [n]
+    counts = (ok[:-1] & ~ok[1:]).sum(axis=0).astype(float)  # [n]
     counts[~ok.any(axis=0)] = arr.shape[0] if never_learned is None else never_learned
     return counts
 
@@ -588,8 +727,14 @@ def token_count(premise, hypothesis) -> np.ndarray:
 SELECTION_MODES = ("hardest", "easiest", "random", "drop_top_then_hardest")
 
 
-def select_subset(scores, keep: float, mode: str = "hardest", *, drop: float = 0.1,
-                  rng: np.random.Generator | None = None) -> np.ndarray:
+def select_subset(
+    scores,
+    keep: float,
+    mode: str = "hardest",
+    *,
+    drop: float = 0.1,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
     """Indices (sorted) of the ``round(keep * n)`` examples to keep.
 
     Paper: the pruning rules of the SNLI experiments (arXiv:2311.16298v1).
@@ -620,9 +765,11 @@ def select_subset(scores, keep: float, mode: str = "hardest", *, drop: float = 0
     drop = _check_fraction(drop, "drop", low_open=False)
     n_drop = int(round(drop * n))
     if n_drop + n_keep > n:
-        raise ValueError(f"drop + keep must be at most 1: dropping {n_drop} and "
-                         f"keeping {n_keep} of {n}")
-    return np.sort(hardest_first[n_drop:n_drop + n_keep])
+        raise ValueError(
+            f"drop + keep must be at most 1: dropping {n_drop} and "
+            f"keeping {n_keep} of {n}"
+        )
+    return np.sort(hardest_first[n_drop : n_drop + n_keep])
 
 
 def noise_auroc(scores, is_noisy) -> float:

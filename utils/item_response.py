@@ -26,6 +26,7 @@ difficulties ``b`` are ``[J]``; ``guess`` is the chance of a right answer by gue
 (1/2 for the paper's true/false sentences). Bad input raises ``ValueError`` naming the
 argument.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -35,29 +36,52 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
-from utils.validation import (check_array, check_binary, check_positive,
-                              check_positive_int, check_probabilities)
+from utils.validation import (
+    check_array,
+    check_binary,
+    check_positive,
+    check_positive_int,
+    check_probabilities,
+)
 
 __all__ = [
-    "irt_prob", "simulate_responses", "ItemWorld", "make_item_world",
+    "irt_prob",
+    "simulate_responses",
+    "ItemWorld",
+    "make_item_world",
     "shift_for_easier_pool",
-    "ResponseSimulator", "fit_response_simulator", "difficulty_from_proportion",
-    "item_statistics", "filter_items", "matching_cost", "solve_assignment",
-    "match_parallel_form", "total_scores", "expected_total", "form_correlation", "kr20",
+    "ResponseSimulator",
+    "fit_response_simulator",
+    "difficulty_from_proportion",
+    "item_statistics",
+    "filter_items",
+    "matching_cost",
+    "solve_assignment",
+    "match_parallel_form",
+    "total_scores",
+    "expected_total",
+    "form_correlation",
+    "kr20",
 ]
 
 
 # ------------------------------------------------------------------------ local checks
 def _check_guess(guess) -> float:
-    if isinstance(guess, bool) or not isinstance(guess, numbers.Real) or not (
-            0.0 <= guess < 1.0):
+    if (
+        isinstance(guess, bool)
+        or not isinstance(guess, numbers.Real)
+        or not (0.0 <= guess < 1.0)
+    ):
         raise ValueError(f"guess must be a number in [0, 1), got {guess!r}")
     return float(guess)
 
 
 def _check_fraction(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
-            0.0 <= value < 1.0):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not (0.0 <= value < 1.0)
+    ):
         raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
     return float(value)
 
@@ -76,12 +100,13 @@ def irt_prob(theta, a, b, guess: float = 0.0) -> np.ndarray:
     b = check_array(b, "b", ndim=1)
     guess = _check_guess(guess)
     if a.shape != b.shape:
-        raise ValueError(f"a and b must have the same shape, got {a.shape} and "
-                         f"{b.shape}")
+        raise ValueError(
+            f"a and b must have the same shape, got {a.shape} and {b.shape}"
+        )
     if np.any(a <= 0):
         raise ValueError("a (discrimination) must be positive")
-    z = a[None, :] * (theta[:, None] - b[None, :])                     # [S, J]
-    return guess + (1.0 - guess) * expit(z)          # expit(z) = 1 / (1 + exp(-z))
+    z = a[None, :] * (theta[:, None] - b[None, :])  # [S, J]
+    return guess + (1.0 - guess) * expit(z)  # expit(z) = 1 / (1 + exp(-z))
 
 
 def simulate_responses(prob, rng: np.random.Generator) -> np.ndarray:
@@ -110,18 +135,19 @@ class ItemWorld:
     b: np.ndarray
     vague: np.ndarray
 
-    def subset(self, index) -> "ItemWorld":
+    def subset(self, index) -> ItemWorld:
         """The items at ``index`` (an integer array), as a new world."""
         index = np.asarray(index, dtype=int)
-        return ItemWorld(self.features[index], self.a[index], self.b[index],
-                         self.vague[index])
+        return ItemWorld(
+            self.features[index], self.a[index], self.b[index], self.vague[index]
+        )
 
 
 # Item features [F]: four content features (length, rare words, negation, clauses),
 # then two vagueness features that only lower the discrimination.
 DIFFICULTY_WEIGHTS = np.array([0.6, 0.5, 0.3, -0.2, 0.0, 0.0])
 DISCRIMINATION_WEIGHTS = np.array([0.05, 0.0, -0.05, 0.0, -0.6, -0.6])
-VAGUE_OFFSET = 2.0          # vague items have vagueness features about 2 higher
+VAGUE_OFFSET = 2.0  # vague items have vagueness features about 2 higher
 
 
 def shift_for_easier_pool(logits: float) -> np.ndarray:
@@ -136,9 +162,14 @@ def shift_for_easier_pool(logits: float) -> np.ndarray:
     return -logits * w / float(w @ w)
 
 
-def make_item_world(n_items: int, rng: np.random.Generator, vague_frac: float = 0.1,
-                    feature_shift=None, difficulty_noise: float = 0.35,
-                    discrimination_noise: float = 0.2) -> ItemWorld:
+def make_item_world(
+    n_items: int,
+    rng: np.random.Generator,
+    vague_frac: float = 0.1,
+    feature_shift=None,
+    difficulty_noise: float = 0.35,
+    discrimination_noise: float = 0.2,
+) -> ItemWorld:
     """Draw ``n_items`` items with features and true parameters.
 
     Four content features ~ N(0, 1) (+ ``feature_shift``), two vagueness features (near
@@ -152,24 +183,35 @@ def make_item_world(n_items: int, rng: np.random.Generator, vague_frac: float = 
     """
     n_items = check_positive_int(n_items, "n_items")
     vague_frac = _check_fraction(vague_frac, "vague_frac")
-    for name, value in [("difficulty_noise", difficulty_noise),
-                        ("discrimination_noise", discrimination_noise)]:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
-                np.isfinite(value) and value >= 0):
+    for name, value in [
+        ("difficulty_noise", difficulty_noise),
+        ("discrimination_noise", discrimination_noise),
+    ]:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, numbers.Real)
+            or not (np.isfinite(value) and value >= 0)
+        ):
             raise ValueError(f"{name} must be a non-negative number, got {value}")
     n_feat = DIFFICULTY_WEIGHTS.size
-    shift = np.zeros(n_feat) if feature_shift is None else check_array(
-        feature_shift, "feature_shift", ndim=1)
+    shift = (
+        np.zeros(n_feat)
+        if feature_shift is None
+        else check_array(feature_shift, "feature_shift", ndim=1)
+    )
     if shift.size != n_feat:
         raise ValueError(f"feature_shift must have {n_feat} entries, got {shift.size}")
-    vague = rng.random(n_items) < vague_frac                            # [J]
-    content = rng.normal(size=(n_items, 4))                              # [J, 4]
-    vagueness = np.abs(rng.normal(0.0, 0.3, size=(n_items, 2)))          # [J, 2]
+    vague = rng.random(n_items) < vague_frac  # [J]
+    content = rng.normal(size=(n_items, 4))  # [J, 4]
+    vagueness = np.abs(rng.normal(0.0, 0.3, size=(n_items, 2)))  # [J, 2]
     vagueness[vague] += VAGUE_OFFSET
-    features = np.column_stack([content, vagueness]) + shift            # [J, F]
+    features = np.column_stack([content, vagueness]) + shift  # [J, F]
     b = features @ DIFFICULTY_WEIGHTS + rng.normal(0.0, difficulty_noise, n_items)
-    a = np.exp(0.9 + features @ DISCRIMINATION_WEIGHTS
-               + rng.normal(0.0, discrimination_noise, n_items))
+    a = np.exp(
+        0.9
+        + features @ DISCRIMINATION_WEIGHTS
+        + rng.normal(0.0, discrimination_noise, n_items)
+    )
     return ItemWorld(features=features, a=a, b=b, vague=vague)
 
 
@@ -201,8 +243,9 @@ class ResponseSimulator:
         """Predicted ``(a [J], b [J])`` for new items with ``features [J, F]``."""
         features = check_array(features, "features", ndim=2)
         if features.shape[1] != self.w_b.size:
-            raise ValueError(f"features must have {self.w_b.size} columns, "
-                             f"got {features.shape[1]}")
+            raise ValueError(
+                f"features must have {self.w_b.size} columns, got {features.shape[1]}"
+            )
         return np.exp(features @ self.w_a + self.c_a), features @ self.w_b + self.c_b
 
     def predict_proba(self, features) -> np.ndarray:
@@ -215,20 +258,30 @@ class ResponseSimulator:
         training matrix: features plus each item's learned offsets."""
         items = np.asarray(items)
         n_seen = self.b_offset.size
-        if (items.ndim != 1 or items.size == 0
-                or not np.issubdtype(items.dtype, np.integer)):
+        if (
+            items.ndim != 1
+            or items.size == 0
+            or not np.issubdtype(items.dtype, np.integer)
+        ):
             raise ValueError("items must be a non-empty 1-D array of integer indices")
         if items.min() < 0 or items.max() >= n_seen:
-            raise ValueError(f"items must be indices in [0, {n_seen}), got "
-                             f"{items.min()} to {items.max()}")
+            raise ValueError(
+                f"items must be indices in [0, {n_seen}), got "
+                f"{items.min()} to {items.max()}"
+            )
         a, b = self.item_parameters(self.seen_features[items])
         a = a * np.exp(self.log_a_offset[items])
         return irt_prob(self.theta, a, b + self.b_offset[items], self.guess)
 
 
-def fit_response_simulator(R, features, guess: float = 0.5, steps: int = 400,
-                           lr: float = 0.05,
-                           offset_sd: float = 0.5) -> ResponseSimulator:
+def fit_response_simulator(
+    R,
+    features,
+    guess: float = 0.5,
+    steps: int = 400,
+    lr: float = 0.05,
+    offset_sd: float = 0.5,
+) -> ResponseSimulator:
     """Fit the simulator to past answers ``R [S, J]`` of items with ``features [J, F]``.
 
     Maximises the Bernoulli log-likelihood of ``irt_prob(theta, a, b, guess)``, with ``b
@@ -248,57 +301,73 @@ def fit_response_simulator(R, features, guess: float = 0.5, steps: int = 400,
     features = check_array(features, "features", ndim=2)
     guess = _check_guess(guess)
     if features.shape[0] != R.shape[1]:
-        raise ValueError(f"features has {features.shape[0]} rows but R has "
-                         f"{R.shape[1]} items (columns)")
+        raise ValueError(
+            f"features has {features.shape[0]} rows but R has "
+            f"{R.shape[1]} items (columns)"
+        )
     steps = check_positive_int(steps, "steps")
     lr = check_positive(lr, "lr")
     offset_sd = check_positive(offset_sd, "offset_sd")
     totals = R.sum(axis=1)
     if totals.std() == 0:
-        raise ValueError("R gives every student the same total: abilities cannot be "
-                         "told apart")
+        raise ValueError(
+            "R gives every student the same total: abilities cannot be told apart"
+        )
     n_students, n_items = R.shape
     dtype = torch.float64
-    y = torch.as_tensor(R, dtype=dtype)                                 # [S, J]
-    f = torch.as_tensor(features, dtype=dtype)                          # [J, F]
-    theta = torch.tensor((totals - totals.mean()) / totals.std(), dtype=dtype,
-                         requires_grad=True)                            # [S]
+    y = torch.as_tensor(R, dtype=dtype)  # [S, J]
+    f = torch.as_tensor(features, dtype=dtype)  # [J, F]
+    theta = torch.tensor(
+        (totals - totals.mean()) / totals.std(), dtype=dtype, requires_grad=True
+    )  # [S]
     w = torch.zeros((2, features.shape[1]), dtype=dtype, requires_grad=True)  # w_b, w_a
-    c = torch.zeros(2, dtype=dtype, requires_grad=True)                 # c_b, c_a
+    c = torch.zeros(2, dtype=dtype, requires_grad=True)  # c_b, c_a
     offset = torch.zeros((2, n_items), dtype=dtype, requires_grad=True)  # b, log a
     opt = torch.optim.Adam([theta, w, c, offset], lr=lr)
     log_g = torch.log(torch.tensor(guess, dtype=dtype))
     log_1mg = torch.log1p(torch.tensor(-guess, dtype=dtype))
     logsigmoid = torch.nn.functional.logsigmoid
-    prior_weight = 0.5 / (offset_sd ** 2 * n_students * n_items)      # per-answer units
+    prior_weight = 0.5 / (offset_sd**2 * n_students * n_items)  # per-answer units
     losses = []
     for _ in range(steps):
         opt.zero_grad()
-        b = f @ w[0] + c[0] + offset[0]                                  # [J]
-        a = torch.exp(f @ w[1] + c[1] + offset[1])                       # [J]
-        z = a * (theta[:, None] - b)                                     # [S, J]
+        b = f @ w[0] + c[0] + offset[0]  # [J]
+        a = torch.exp(f @ w[1] + c[1] + offset[1])  # [J]
+        z = a * (theta[:, None] - b)  # [S, J]
         log_right = torch.logaddexp(log_g, log_1mg + logsigmoid(z))
         log_wrong = log_1mg + logsigmoid(-z)
         nll = -(y * log_right + (1 - y) * log_wrong).mean()
-        scale = theta.mean() ** 2 + (theta.pow(2).mean() - 1.0) ** 2    # 0 at N(0, 1)
-        loss = (nll + prior_weight * (offset ** 2).sum() + scale
-                + 0.5 * theta.pow(2).sum() / (n_students * n_items))
+        scale = theta.mean() ** 2 + (theta.pow(2).mean() - 1.0) ** 2  # 0 at N(0, 1)
+        loss = (
+            nll
+            + prior_weight * (offset**2).sum()
+            + scale
+            + 0.5 * theta.pow(2).sum() / (n_students * n_items)
+        )
         loss.backward()
         opt.step()
         losses.append(float(nll.detach()))
     with torch.no_grad():
         ability = theta.numpy().copy()
         w_np, c_np, off = w.numpy().copy(), c.numpy().copy(), offset.numpy().copy()
-    return ResponseSimulator(theta=ability, w_b=w_np[0], c_b=float(c_np[0]),
-                             w_a=w_np[1], c_a=float(c_np[1]), b_offset=off[0],
-                             log_a_offset=off[1],
-                             seen_features=features.copy(), guess=guess,
-                             losses=np.array(losses))
+    return ResponseSimulator(
+        theta=ability,
+        w_b=w_np[0],
+        c_b=float(c_np[0]),
+        w_a=w_np[1],
+        c_a=float(c_np[1]),
+        b_offset=off[0],
+        log_a_offset=off[1],
+        seen_features=features.copy(),
+        guess=guess,
+        losses=np.array(losses),
+    )
 
 
 # ------------------------------------------------------- item statistics and filtering
-def difficulty_from_proportion(p, guess: float = 0.5,
-                               n_students: int | None = None) -> np.ndarray:
+def difficulty_from_proportion(
+    p, guess: float = 0.5, n_students: int | None = None
+) -> np.ndarray:
     """Difficulty in logits, ``log((1 - p) / (p - guess))``, from proportions correct.
 
     The inverse of the response curve of an average student (``theta = 0``, ``a = 1``):
@@ -331,23 +400,28 @@ def item_statistics(R, guess: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
     """
     R = check_binary(R, "R", ndim=2)
     if R.shape[1] < 2:
-        raise ValueError("R needs at least 2 items (columns) for an item-rest "
-                         "correlation")
+        raise ValueError(
+            "R needs at least 2 items (columns) for an item-rest correlation"
+        )
     if R.shape[0] < 2:
         raise ValueError("R needs at least 2 students (rows)")
-    difficulty = difficulty_from_proportion(R.mean(axis=0), guess,
-                                            n_students=R.shape[0])
-    rest = R.sum(axis=1, keepdims=True) - R                              # [S, J]
+    difficulty = difficulty_from_proportion(
+        R.mean(axis=0), guess, n_students=R.shape[0]
+    )
+    rest = R.sum(axis=1, keepdims=True) - R  # [S, J]
     xc = R - R.mean(axis=0)
     rc = rest - rest.mean(axis=0)
-    denom = np.sqrt((xc ** 2).sum(axis=0) * (rc ** 2).sum(axis=0))       # [J]
+    denom = np.sqrt((xc**2).sum(axis=0) * (rc**2).sum(axis=0))  # [J]
     flat = denom == 0
     if flat.any():
         first = int(np.flatnonzero(flat)[0])
-        warnings.warn(f"{int(flat.sum())} item(s) (first: {first}) have no variance "
-                      "in R or in the rest score; their item-rest correlation is set "
-                      "to 0",
-                      RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"{int(flat.sum())} item(s) (first: {first}) have no variance "
+            "in R or in the rest score; their item-rest correlation is set "
+            "to 0",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     corr = np.where(flat, 0.0, (xc * rc).sum(axis=0) / np.where(flat, 1.0, denom))
     return difficulty, corr
 
@@ -363,7 +437,7 @@ def filter_items(item_rest_corr, drop_frac: float = 0.3) -> np.ndarray:
     corr = check_array(item_rest_corr, "item_rest_corr", ndim=1)
     drop_frac = _check_fraction(drop_frac, "drop_frac")
     n_drop = int(np.floor(drop_frac * corr.size))
-    order = np.argsort(corr, kind="stable")                 # most ambiguous first
+    order = np.argsort(corr, kind="stable")  # most ambiguous first
     return np.sort(order[n_drop:])
 
 
@@ -386,15 +460,18 @@ def matching_cost(orig_stats, cand_stats, weights=(1.0, 0.5)) -> np.ndarray:
     cand = check_array(cand_stats, "cand_stats", ndim=2)
     w = check_array(weights, "weights", ndim=1)
     if orig.shape[1] != cand.shape[1]:
-        raise ValueError(f"orig_stats and cand_stats must have the same number of "
-                         f"columns, got {orig.shape[1]} and {cand.shape[1]}")
+        raise ValueError(
+            f"orig_stats and cand_stats must have the same number of "
+            f"columns, got {orig.shape[1]} and {cand.shape[1]}"
+        )
     if w.size != orig.shape[1]:
-        raise ValueError(f"weights must have one entry per statistic "
-                         f"({orig.shape[1]}), got {w.size}")
+        raise ValueError(
+            f"weights must have one entry per statistic ({orig.shape[1]}), got {w.size}"
+        )
     if np.any(w < 0):
         raise ValueError("weights must be non-negative")
-    diff = orig[:, None, :] - cand[None, :, :]                          # [J, K, M]
-    return (diff ** 2 * w).sum(axis=2)
+    diff = orig[:, None, :] - cand[None, :, :]  # [J, K, M]
+    return (diff**2 * w).sum(axis=2)
 
 
 def solve_assignment(cost) -> np.ndarray:
@@ -416,22 +493,24 @@ def solve_assignment(cost) -> np.ndarray:
     cost = check_array(cost, "cost", ndim=2)
     n_rows, n_cols = cost.shape
     if n_rows > n_cols:
-        raise ValueError(f"cost must have at least as many columns (candidates, "
-                         f"{n_cols}) as rows (original items, {n_rows})")
+        raise ValueError(
+            f"cost must have at least as many columns (candidates, "
+            f"{n_cols}) as rows (original items, {n_rows})"
+        )
     # 1-based arrays, index 0 of the columns is a virtual start column.
-    u = np.zeros(n_rows + 1)                # row potentials
-    v = np.zeros(n_cols + 1)                # column potentials
+    u = np.zeros(n_rows + 1)  # row potentials
+    v = np.zeros(n_cols + 1)  # column potentials
     row_of = np.zeros(n_cols + 1, dtype=int)  # row matched to column c (0: none)
     for i in range(1, n_rows + 1):
         row_of[0] = i
         c0 = 0
-        min_reduced = np.full(n_cols + 1, np.inf)   # cheapest way to reach column c
+        min_reduced = np.full(n_cols + 1, np.inf)  # cheapest way to reach column c
         came_from = np.zeros(n_cols + 1, dtype=int)
         used = np.zeros(n_cols + 1, dtype=bool)
         while True:
             used[c0] = True
             r0 = row_of[c0]
-            reduced = cost[r0 - 1] - u[r0] - v[1:]          # [K], columns 1..K
+            reduced = cost[r0 - 1] - u[r0] - v[1:]  # [K], columns 1..K
             free = ~used[1:]
             better = free & (reduced < min_reduced[1:])
             min_reduced[1:][better] = reduced[better]
@@ -445,7 +524,7 @@ def solve_assignment(cost) -> np.ndarray:
             c0 = c1
             if row_of[c0] == 0:
                 break
-        while c0:                                           # augment along the path
+        while c0:  # augment along the path
             c1 = came_from[c0]
             row_of[c0] = row_of[c1]
             c0 = c1
@@ -494,15 +573,18 @@ def form_correlation(totals_a, totals_b) -> float:
     x = check_array(totals_a, "totals_a", ndim=1)
     y = check_array(totals_b, "totals_b", ndim=1)
     if x.shape != y.shape:
-        raise ValueError(f"totals_a and totals_b must have the same length, "
-                         f"got {x.size} and {y.size}")
+        raise ValueError(
+            f"totals_a and totals_b must have the same length, "
+            f"got {x.size} and {y.size}"
+        )
     if x.size < 2:
         raise ValueError("totals_a needs at least 2 students")
     xc, yc = x - x.mean(), y - y.mean()
-    denom = np.sqrt((xc ** 2).sum() * (yc ** 2).sum())
+    denom = np.sqrt((xc**2).sum() * (yc**2).sum())
     if denom == 0:
-        raise ValueError("totals_a or totals_b is constant: the correlation is "
-                         "undefined")
+        raise ValueError(
+            "totals_a or totals_b is constant: the correlation is undefined"
+        )
     return float((xc * yc).sum() / denom)
 
 

@@ -17,6 +17,7 @@ two scores of the paper's tables, Recall@K (:func:`recall_at_k`) and clustering 
 
 Shapes: N items, B batch, C channels, H x W image, D embedding width, K learners.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,17 +26,30 @@ from torch import nn
 
 from utils.validation import check_array, check_positive_int, check_same_length
 
-__all__ = ["render_fine_grained_digits", "split_seen_unseen", "margin_loss",
-           "split_subspaces", "assign_clusters", "random_clusters", "recall_at_k",
-           "nmi",
-           "nmi_kmeans", "should_add_learner", "nearest_centroid", "specialisation_gap",
-           "AttentionEmbedder", "embed",
-           "train_subspace_learners", "train_classifier"]
+__all__ = [
+    "render_fine_grained_digits",
+    "split_seen_unseen",
+    "margin_loss",
+    "split_subspaces",
+    "assign_clusters",
+    "random_clusters",
+    "recall_at_k",
+    "nmi",
+    "nmi_kmeans",
+    "should_add_learner",
+    "nearest_centroid",
+    "specialisation_gap",
+    "AttentionEmbedder",
+    "embed",
+    "train_subspace_learners",
+    "train_classifier",
+]
 
 TINTS = np.array([[1.0, 0.25, 0.25], [0.25, 1.0, 0.25], [0.25, 0.25, 1.0]])
 
 
 # ------------------------------------------------------------ data (course addition)
+
 
 def _check_labels(labels, name: str) -> np.ndarray:
     arr = np.asarray(labels)
@@ -60,16 +74,17 @@ def render_fine_grained_digits(rng: np.random.Generator, copies: int = 2):
 
     copies = check_positive_int(copies, "copies")
     digits = load_digits()
-    base = np.tile(digits.images / 16.0, (copies, 1, 1))          # [N, 8, 8]
+    base = np.tile(digits.images / 16.0, (copies, 1, 1))  # [N, 8, 8]
     digit = np.tile(digits.target, copies)
     n = len(base)
     tint = rng.integers(0, 3, size=n)
     thick = rng.random(n) < 0.5
     padded = np.pad(base, ((0, 0), (1, 1), (1, 1)))
-    dilated = np.max([padded[:, i:i + 8, j:j + 8] for i in range(3) for j in range(3)],
-                     axis=0)
+    dilated = np.max(
+        [padded[:, i : i + 8, j : j + 8] for i in range(3) for j in range(3)], axis=0
+    )
     gray = np.where(thick[:, None, None], dilated, base)
-    X = gray[:, None] * TINTS[tint][:, :, None, None]               # [N, 3, 8, 8]
+    X = gray[:, None] * TINTS[tint][:, :, None, None]  # [N, 3, 8, 8]
     labels = digit * 6 + tint * 2 + thick.astype(int)
     attributes = {"digit": digit, "tint": tint, "thick": thick.astype(int)}
     return X.astype(np.float32), labels, attributes
@@ -87,13 +102,16 @@ def split_seen_unseen(labels, rng: np.random.Generator, n_seen: int):
     classes = np.unique(labels)
     n_seen = check_positive_int(n_seen, "n_seen")
     if n_seen >= len(classes):
-        raise ValueError(f"n_seen must be smaller than the number of classes "
-                         f"({len(classes)}), got {n_seen}")
+        raise ValueError(
+            f"n_seen must be smaller than the number of classes "
+            f"({len(classes)}), got {n_seen}"
+        )
     seen = rng.choice(classes, size=n_seen, replace=False)
     return np.isin(labels, seen)
 
 
 # ---------------------------------------------------------------- the loss
+
 
 def margin_loss(emb, labels, beta, alpha: float = 0.2):
     """Margin loss over all pairs of a batch, averaged over the active pairs.
@@ -109,21 +127,23 @@ def margin_loss(emb, labels, beta, alpha: float = 0.2):
         shape = getattr(emb, "shape", emb)
         raise ValueError(f"emb must be a 2-D tensor [B, D], got {shape}")
     if emb.shape[0] < 2:
-        raise ValueError(f"emb needs at least 2 rows to form a pair, "
-                         f"got {emb.shape[0]}")
+        raise ValueError(
+            f"emb needs at least 2 rows to form a pair, got {emb.shape[0]}"
+        )
     labels = torch.as_tensor(labels)
     if labels.shape != (emb.shape[0],):
-        raise ValueError(f"labels must have shape [{emb.shape[0]}], "
-                         f"got {tuple(labels.shape)}")
+        raise ValueError(
+            f"labels must have shape [{emb.shape[0]}], got {tuple(labels.shape)}"
+        )
     if alpha < 0:
         raise ValueError(f"alpha must be >= 0, got {alpha}")
     e = torch.nn.functional.normalize(emb, dim=1)
     sq = (e[:, None, :] - e[None, :, :]).pow(2).sum(-1)
-    dist = torch.sqrt(sq + 1e-8)                                     # [B, B]
+    dist = torch.sqrt(sq + 1e-8)  # [B, B]
     same = labels[:, None] == labels[None, :]
     sign = same.float() * 2.0 - 1.0
     iu = torch.triu_indices(len(e), len(e), offset=1)
-    pair = torch.relu(alpha + sign * (dist - beta))[iu[0], iu[1]]    # [B(B-1)/2]
+    pair = torch.relu(alpha + sign * (dist - beta))[iu[0], iu[1]]  # [B(B-1)/2]
     active = (pair > 0).sum()
     if active == 0:
         return pair.sum() * 0.0
@@ -131,6 +151,7 @@ def margin_loss(emb, labels, beta, alpha: float = 0.2):
 
 
 # ---------------------------------------------------------------- subspaces, clusters
+
 
 def split_subspaces(D: int, K: int) -> list:
     """Cut an embedding of width ``D`` into ``K`` contiguous slices of near-equal width.
@@ -181,6 +202,7 @@ def random_clusters(n: int, K: int, rng: np.random.Generator) -> np.ndarray:
 
 # ---------------------------------------------------------------- scores
 
+
 def recall_at_k(emb, labels, ks=(1, 2, 4, 8)) -> dict:
     """Recall@k: share of queries whose k nearest neighbours (cosine) hold a same-class
     item.
@@ -197,15 +219,16 @@ def recall_at_k(emb, labels, ks=(1, 2, 4, 8)) -> dict:
         raise ValueError("emb needs at least 2 items")
     ks = [check_positive_int(k, "ks") for k in ks]
     if max(ks) >= len(emb):
-        raise ValueError(f"ks must be below the number of items ({len(emb)}), "
-                         f"got {max(ks)}")
+        raise ValueError(
+            f"ks must be below the number of items ({len(emb)}), got {max(ks)}"
+        )
     norms = np.linalg.norm(emb, axis=1, keepdims=True)
     if (norms == 0).any():
         raise ValueError("emb has an all-zero row; cosine similarity is undefined")
     e = emb / norms
-    sim = e @ e.T                                                  # [N, N]
+    sim = e @ e.T  # [N, N]
     np.fill_diagonal(sim, -np.inf)
-    order = np.argsort(-sim, axis=1, kind="stable")[:, :max(ks)]   # [N, kmax]
+    order = np.argsort(-sim, axis=1, kind="stable")[:, : max(ks)]  # [N, kmax]
     hit = labels[order] == labels[:, None]
     return {k: float(hit[:, :k].any(axis=1).mean()) for k in ks}
 
@@ -244,8 +267,12 @@ def nmi_kmeans(emb, labels, seed: int = 0) -> float:
     emb = check_array(emb, "emb", ndim=2)
     check_same_length(emb=emb, labels=labels)
     n_classes = len(np.unique(labels))
-    return nmi(labels, assign_clusters(emb, n_classes, seed=seed) if n_classes > 1
-               else np.zeros(len(labels), dtype=int))
+    return nmi(
+        labels,
+        assign_clusters(emb, n_classes, seed=seed)
+        if n_classes > 1
+        else np.zeros(len(labels), dtype=int),
+    )
 
 
 def nearest_centroid(emb, reference, groups) -> np.ndarray:
@@ -261,10 +288,12 @@ def nearest_centroid(emb, reference, groups) -> np.ndarray:
     groups = _check_labels(groups, "groups")
     check_same_length(reference=reference, groups=groups)
     if emb.shape[1] != reference.shape[1]:
-        raise ValueError(f"emb and reference must have the same width, got "
-                         f"{emb.shape[1]} and {reference.shape[1]}")
+        raise ValueError(
+            f"emb and reference must have the same width, got "
+            f"{emb.shape[1]} and {reference.shape[1]}"
+        )
     ids = np.unique(groups)
-    centres = np.stack([reference[groups == g].mean(0) for g in ids])   # [G, D]
+    centres = np.stack([reference[groups == g].mean(0) for g in ids])  # [G, D]
     centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
     e = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
     return ids[np.argmax(e @ centres.T, axis=1)]
@@ -289,22 +318,23 @@ def specialisation_gap(emb, labels, groups, slices) -> float:
         raise ValueError(f"slices must hold at least 2 learners, got {len(slices)}")
     if groups.min() < 0 or groups.max() >= len(slices):
         raise ValueError(f"groups must be learner ids in [0, {len(slices) - 1}]")
-    hits = []                                                       # [K] of [N]
+    hits = []  # [K] of [N]
     for part in slices:
         e = emb[:, part]
         e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
         sim = e @ e.T
         np.fill_diagonal(sim, -np.inf)
         hits.append(labels[np.argmax(sim, axis=1)] == labels)
-    hits = np.array(hits, dtype=float)                              # [K, N]
+    hits = np.array(hits, dtype=float)  # [K, N]
     gaps = []
     for g in np.unique(groups):
-        rows = hits[:, groups == g].mean(axis=1)                    # [K]
+        rows = hits[:, groups == g].mean(axis=1)  # [K]
         gaps.append(rows[g] - np.delete(rows, g).mean())
     return float(np.mean(gaps))
 
 
 # ---------------------------------------------------------------- the dynamic rule
+
 
 def should_add_learner(history, patience: int = 3, tol: float = 0.0) -> bool:
     """True when the last ``patience`` validation scores all failed to beat the best
@@ -331,8 +361,8 @@ def should_add_learner(history, patience: int = 3, tol: float = 0.0) -> bool:
 
 # ---------------------------------------------------------------- the network
 
-class AttentionEmbedder(nn.Module):
 
+class AttentionEmbedder(nn.Module):
     """Tiny CNN: two 3x3 convolutions, spatial attention, weighted pooling, a head.
 
     ``forward(x)`` maps ``x`` [B, C, H, W] to embeddings [B, D]; with
@@ -348,21 +378,24 @@ class AttentionEmbedder(nn.Module):
         check_positive_int(in_ch, "in_ch")
         self.D, self.attention = D, attention
         self.features = nn.Sequential(
-            nn.Conv2d(in_ch, 16, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU())
+            nn.Conv2d(in_ch, 16, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(16, 32, 3, padding=1),
+            nn.ReLU(),
+        )
         self.attend = nn.Conv2d(32, 1, 1)
         self.head = nn.Linear(32, D)
 
     def forward(self, x, return_attention: bool = False):
         if x.ndim != 4:
             raise ValueError(f"x must be [B, C, H, W], got shape {tuple(x.shape)}")
-        H = self.features(x)                                    # [B, 32, H, W]
+        H = self.features(x)  # [B, 32, H, W]
         if self.attention:
-            a = torch.sigmoid(self.attend(H))                   # [B, 1, H, W]
+            a = torch.sigmoid(self.attend(H))  # [B, 1, H, W]
         else:
             a = torch.ones_like(H[:, :1])
-        z = (a * H).sum((2, 3)) / a.sum((2, 3))                 # [B, 32]
-        e = self.head(z)                                        # [B, D]
+        z = (a * H).sum((2, 3)) / a.sum((2, 3))  # [B, 32]
+        e = self.head(z)  # [B, D]
         return (e, a[:, 0]) if return_attention else e
 
 
@@ -374,27 +407,50 @@ def embed(model, X, batch: int = 512) -> np.ndarray:
     X = check_array(X, "X", ndim=4)
     model.eval()
     with torch.no_grad():
-        out = torch.cat([model(torch.as_tensor(X[i:i + batch], dtype=torch.float32))
-                         for i in range(0, len(X), batch)])
+        out = torch.cat(
+            [
+                model(torch.as_tensor(X[i : i + batch], dtype=torch.float32))
+                for i in range(0, len(X), batch)
+            ]
+        )
     model.train()
     return torch.nn.functional.normalize(out, dim=1).numpy()
 
 
 # ---------------------------------------------------------------- training
 
+
 def _batches(idx: np.ndarray, size: int, rng: np.random.Generator):
     idx = rng.permutation(idx)
-    return [idx[i:i + size] for i in range(0, len(idx), size) if len(idx[i:i + size]) >=
-    2]
+    return [
+        idx[i : i + size]
+        for i in range(0, len(idx), size)
+        if len(idx[i : i + size]) >= 2
+    ]
 
 
-def train_subspace_learners(X, y, X_val, y_val, *, K: int = 1, dynamic: bool = False,
-                            partition: str = "cluster", D: int = 128, K_max: int = 6,
-                            patience: int = 3, epochs: int = 22,
-                            finetune_epochs: int = 6,
-                            recluster_every: int = 4, warmup_epochs: int = 0,
-                            batch_size: int = 64, lr: float = 2e-3, alpha: float = 0.2,
-                            attention: bool = True, seed: int = 0):
+def train_subspace_learners(
+    X,
+    y,
+    X_val,
+    y_val,
+    *,
+    K: int = 1,
+    dynamic: bool = False,
+    partition: str = "cluster",
+    D: int = 128,
+    K_max: int = 6,
+    patience: int = 3,
+    epochs: int = 22,
+    finetune_epochs: int = 6,
+    recluster_every: int = 4,
+    warmup_epochs: int = 0,
+    batch_size: int = 64,
+    lr: float = 2e-3,
+    alpha: float = 0.2,
+    attention: bool = True,
+    seed: int = 0,
+):
     """Train K subspace learners on one embedding (divide and conquer), or grow K (DSL).
 
     Every ``recluster_every`` epochs the training set is split into K groups (K-means on
@@ -447,12 +503,15 @@ def train_subspace_learners(X, y, X_val, y_val, *, K: int = 1, dynamic: bool = F
 
     for epoch in range(epochs):
         if not dynamic and epoch == warmup_epochs:
-            K_now = K                       # warm-up over: split into K groups now
+            K_now = K  # warm-up over: split into K groups now
         if epoch % recluster_every == 0 or (not dynamic and epoch == warmup_epochs):
             clusters = regroup(K_now)
         slices = split_subspaces(D, K_now)
-        jobs = [(b, k) for k in range(K_now)
-                for b in _batches(np.flatnonzero(clusters == k), batch_size, rng)]
+        jobs = [
+            (b, k)
+            for k in range(K_now)
+            for b in _batches(np.flatnonzero(clusters == k), batch_size, rng)
+        ]
         for j in rng.permutation(len(jobs)):
             b, k = jobs[j]
             step(b, (slices[k], k))
@@ -479,8 +538,16 @@ def train_subspace_learners(X, y, X_val, y_val, *, K: int = 1, dynamic: bool = F
     return model, history
 
 
-def train_classifier(X, y, *, D: int = 128, epochs: int = 28, batch_size: int = 64,
-                     lr: float = 2e-3, seed: int = 0):
+def train_classifier(
+    X,
+    y,
+    *,
+    D: int = 128,
+    epochs: int = 28,
+    batch_size: int = 64,
+    lr: float = 2e-3,
+    seed: int = 0,
+):
     """The baseline: the same network trained with cross-entropy on ``y``.
 
     Its D-wide features (before the classification layer) serve as the embedding.
@@ -500,8 +567,9 @@ def train_classifier(X, y, *, D: int = 128, epochs: int = 28, batch_size: int = 
     Xt, yt = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(yi)
     for _ in range(epochs):
         for b in _batches(np.arange(len(X)), batch_size, rng):
-            loss = torch.nn.functional.cross_entropy(clf(torch.relu(model(Xt[b]))),
-            yt[b])
+            loss = torch.nn.functional.cross_entropy(
+                clf(torch.relu(model(Xt[b]))), yt[b]
+            )
             opt.zero_grad()
             loss.backward()
             opt.step()

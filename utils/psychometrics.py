@@ -28,6 +28,7 @@ Two kinds of functions live here:
   (:func:`pairwise_accuracy`, :func:`true_type_rank`) and a linear control
   (:func:`fit_ridge_scores`).
 """
+
 from __future__ import annotations
 
 import numbers
@@ -37,13 +38,30 @@ import numpy as np
 from utils.validation import check_array, check_positive, check_positive_int
 
 __all__ = [
-    "AXES", "POLES", "mbti_types", "type_name",
-    "sample_traits", "axis_directions", "sample_statements", "hidden_indicativeness",
+    "AXES",
+    "POLES",
+    "mbti_types",
+    "type_name",
+    "sample_traits",
+    "axis_directions",
+    "sample_statements",
+    "hidden_indicativeness",
     "judge_proxy",
-    "margin_ranking_loss", "sample_ranking_pairs", "ScoreModel", "train_score_model",
-    "score_statements", "fit_ridge_scores", "pairwise_accuracy",
-    "type_table", "update_table", "type_posterior", "top_two_types", "choose_axis",
-    "true_type_rank", "run_sessions", "POLICIES",
+    "margin_ranking_loss",
+    "sample_ranking_pairs",
+    "ScoreModel",
+    "train_score_model",
+    "score_statements",
+    "fit_ridge_scores",
+    "pairwise_accuracy",
+    "type_table",
+    "update_table",
+    "type_posterior",
+    "top_two_types",
+    "choose_axis",
+    "true_type_rank",
+    "run_sessions",
+    "POLICIES",
 ]
 
 AXES = ("E/I", "N/S", "F/T", "J/P")
@@ -56,26 +74,33 @@ def _check_signs(signs, name: str, ndim: int | None = None) -> np.ndarray:
     """``signs`` as a float array of +1/-1 whose last axis has length 4."""
     arr = check_array(signs, name, ndim=ndim)
     if arr.shape[-1] != 4:
-        raise ValueError(f"{name} must have 4 columns (one per MBTI axis), got shape "
-                         f"{arr.shape}")
+        raise ValueError(
+            f"{name} must have 4 columns (one per MBTI axis), got shape {arr.shape}"
+        )
     if not np.isin(arr, (-1.0, 1.0)).all():
         bad = arr[~np.isin(arr, (-1.0, 1.0))].ravel()[0]
-        raise ValueError(f"{name} must hold only +1 and -1 (the pole of each axis), "
-                         f"found {bad!r}")
+        raise ValueError(
+            f"{name} must hold only +1 and -1 (the pole of each axis), found {bad!r}"
+        )
     return arr
 
 
 def _check_unit_interval(values, name: str) -> np.ndarray:
     arr = check_array(values, name)
     if (arr < 0).any() or (arr > 1).any():
-        raise ValueError(f"{name} must lie in [0, 1], found values from "
-                         f"{arr.min():.3g} to {arr.max():.3g}")
+        raise ValueError(
+            f"{name} must lie in [0, 1], found values from "
+            f"{arr.min():.3g} to {arr.max():.3g}"
+        )
     return arr
 
 
 def _check_nonnegative(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
-            np.isfinite(value) and value >= 0):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not (np.isfinite(value) and value >= 0)
+    ):
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     return float(value)
 
@@ -83,8 +108,10 @@ def _check_nonnegative(value, name: str) -> float:
 def _check_table(table, name: str = "table") -> np.ndarray:
     arr = check_array(table, name)
     if arr.shape[-1] != 16:
-        raise ValueError(f"{name} must have 16 entries (one per MBTI type) on its last "
-                         f"axis, got shape {arr.shape}")
+        raise ValueError(
+            f"{name} must have 16 entries (one per MBTI type) on its last "
+            f"axis, got shape {arr.shape}"
+        )
     return arr
 
 
@@ -96,10 +123,27 @@ def mbti_types() -> np.ndarray:
     Paper: the MBTI framework, four binary axes and 16 types (arXiv:2408.03337v4).
     The +1/-1 coding and the order (INTJ, INTP, ENTJ, ...) follow the official code.
     """
-    names = ["INTJ", "INTP", "ENTJ", "ENTP", "INFJ", "INFP", "ENFJ", "ENFP",
-             "ISTJ", "ISFJ", "ESTJ", "ESFJ", "ISTP", "ISFP", "ESTP", "ESFP"]
-    return np.array([[1.0 if name[d] == POLES[d][0] else -1.0 for d in range(4)]
-                     for name in names])
+    names = [
+        "INTJ",
+        "INTP",
+        "ENTJ",
+        "ENTP",
+        "INFJ",
+        "INFP",
+        "ENFJ",
+        "ENFP",
+        "ISTJ",
+        "ISFJ",
+        "ESTJ",
+        "ESFJ",
+        "ISTP",
+        "ISFP",
+        "ESTP",
+        "ESFP",
+    ]
+    return np.array(
+        [[1.0 if name[d] == POLES[d][0] else -1.0 for d in range(4)] for name in names]
+    )
 
 
 def type_name(signs) -> str:
@@ -113,8 +157,9 @@ def type_name(signs) -> str:
 
 
 # ---------------------------------------------------------- the simulated population
-def sample_traits(n_users: int, rng: np.random.Generator,
-                  push: float = 0.3) -> np.ndarray:
+def sample_traits(
+    n_users: int, rng: np.random.Generator, push: float = 0.3
+) -> np.ndarray:
     """Latent traits ``z`` of shape ``[n_users, 4]``: N(0, 1) pushed ``push`` away from
     0.
 
@@ -130,8 +175,9 @@ def sample_traits(n_users: int, rng: np.random.Generator,
     return z + push * np.sign(z)
 
 
-def axis_directions(n_features: int, n_active: int,
-                    rng: np.random.Generator) -> np.ndarray:
+def axis_directions(
+    n_features: int, n_active: int, rng: np.random.Generator
+) -> np.ndarray:
     """Four unit directions in feature space with disjoint supports, shape ``[4,
     n_features]``.
 
@@ -143,17 +189,20 @@ def axis_directions(n_features: int, n_active: int,
     n_features = check_positive_int(n_features, "n_features")
     n_active = check_positive_int(n_active, "n_active")
     if 4 * n_active > n_features:
-        raise ValueError(f"n_active={n_active} is too large: 4 axes need "
-                         f"4 * n_active <= n_features={n_features}")
-    columns = rng.permutation(n_features)[:4 * n_active].reshape(4, n_active)
+        raise ValueError(
+            f"n_active={n_active} is too large: 4 axes need "
+            f"4 * n_active <= n_features={n_features}"
+        )
+    columns = rng.permutation(n_features)[: 4 * n_active].reshape(4, n_active)
     U = np.zeros((4, n_features))
     for d in range(4):
         U[d, columns[d]] = rng.choice([-1.0, 1.0], size=n_active) / np.sqrt(n_active)
     return U
 
 
-def sample_statements(z, r, U, rng: np.random.Generator,
-                      strength: float = 2.5) -> np.ndarray:
+def sample_statements(
+    z, r, U, rng: np.random.Generator, strength: float = 2.5
+) -> np.ndarray:
     """Statements ``x = strength * sum_d r_d z_d u_d + noise``, shape ``[..., F]``.
 
     ``z``: traits ``[N, 4]``; ``r``: hidden indicativeness in [0, 1] of each statement
@@ -171,10 +220,11 @@ def sample_statements(z, r, U, rng: np.random.Generator,
     if z.shape[1] != 4 or U.shape[0] != 4:
         raise ValueError(f"z must be [N, 4] and U [4, F], got {z.shape} and {U.shape}")
     if r.ndim not in (2, 3) or r.shape[0] != z.shape[0] or r.shape[-1] != 4:
-        raise ValueError(f"r must be [N, 4] or [N, K, 4] with N={z.shape[0]}, "
-                         f"got {r.shape}")
+        raise ValueError(
+            f"r must be [N, 4] or [N, K, 4] with N={z.shape[0]}, got {r.shape}"
+        )
     zz = z if r.ndim == 2 else z[:, None, :]
-    signal = strength * (r * zz) @ U                                     # [..., F]
+    signal = strength * (r * zz) @ U  # [..., F]
     return signal + rng.standard_normal(signal.shape)
 
 
@@ -190,13 +240,22 @@ def hidden_indicativeness(z, r) -> np.ndarray:
     z = check_array(z, "z", ndim=2)
     r = _check_unit_interval(r, "r")
     if r.shape[0] != z.shape[0] or r.shape[-1] != 4 or z.shape[1] != 4:
-        raise ValueError(f"r must be [N, (K,) 4] and z [N, 4] with the same N, got "
-                         f"{r.shape} and {z.shape}")
+        raise ValueError(
+            f"r must be [N, (K,) 4] and z [N, 4] with the same N, got "
+            f"{r.shape} and {z.shape}"
+        )
     return r * np.abs(z if r.ndim == 2 else z[:, None, :])
 
 
-def judge_proxy(X, signs, U, rng: np.random.Generator, n_votes: int = 5,
-                gain: float = 1.0, bias_sd: float = 0.8) -> np.ndarray:
+def judge_proxy(
+    X,
+    signs,
+    U,
+    rng: np.random.Generator,
+    n_votes: int = 5,
+    gain: float = 1.0,
+    bias_sd: float = 0.8,
+) -> np.ndarray:
     """The measurable proxy: the share of ``n_votes`` judge guesses that find the
     author's pole.
 
@@ -215,11 +274,13 @@ def judge_proxy(X, signs, U, rng: np.random.Generator, n_votes: int = 5,
     gain = _check_nonnegative(gain, "gain")
     bias_sd = _check_nonnegative(bias_sd, "bias_sd")
     if signs.shape[0] != X.shape[0] or U.shape != (4, X.shape[1]):
-        raise ValueError(f"X [n, F], signs [n, 4] and U [4, F] must agree, got "
-                         f"{X.shape}, {signs.shape} and {U.shape}")
+        raise ValueError(
+            f"X [n, F], signs [n, 4] and U [4, F] must agree, got "
+            f"{X.shape}, {signs.shape} and {U.shape}"
+        )
     logit = gain * signs * (X @ U.T) + bias_sd * rng.standard_normal(signs.shape)
-    p_right = 1.0 / (1.0 + np.exp(-logit))                               # [n, 4]
-    votes = rng.uniform(size=(n_votes,) + p_right.shape) < p_right       # [V, n, 4]
+    p_right = 1.0 / (1.0 + np.exp(-logit))  # [n, 4]
+    votes = rng.uniform(size=(n_votes,) + p_right.shape) < p_right  # [V, n, 4]
     return votes.mean(axis=0)
 
 
@@ -234,20 +295,23 @@ def margin_ranking_loss(s_i, s_j, target, margin: float = 0.2):
     Paper: score-model training, a margin ranking loss (arXiv:2408.03337v4).
     """
     margin = _check_nonnegative(margin, "margin")
-    if hasattr(s_i, "detach"):                                  # torch tensors
+    if hasattr(s_i, "detach"):  # torch tensors
         return (-target * (s_i - s_j) + margin).clamp(min=0).mean()
     s_i, s_j = check_array(s_i, "s_i"), check_array(s_j, "s_j")
     target = check_array(target, "target")
     if not (s_i.shape == s_j.shape == target.shape):
-        raise ValueError(f"s_i, s_j and target must have the same shape, got "
-                         f"{s_i.shape}, {s_j.shape} and {target.shape}")
+        raise ValueError(
+            f"s_i, s_j and target must have the same shape, got "
+            f"{s_i.shape}, {s_j.shape} and {target.shape}"
+        )
     if not np.isin(target, (-1.0, 1.0)).all():
         raise ValueError("target must hold only +1 and -1")
     return float(np.maximum(0.0, -target * (s_i - s_j) + margin).mean())
 
 
-def sample_ranking_pairs(proxy, n_pairs: int, rng: np.random.Generator,
-                         min_gap: float = 0.1):
+def sample_ranking_pairs(
+    proxy, n_pairs: int, rng: np.random.Generator, min_gap: float = 0.1
+):
     """Random training pairs ``(i, j, d, target)`` for learning the rank of the proxy.
 
     Draws ``n_pairs`` statement pairs and one axis ``d`` per pair, keeps the pairs whose
@@ -288,8 +352,9 @@ def ScoreModel(n_features: int, hidden: int = 32, generator=None):
 
     n_features = check_positive_int(n_features, "n_features")
     hidden = check_positive_int(hidden, "hidden")
-    model = nn.Sequential(nn.Linear(n_features, hidden), nn.Tanh(),
-                          nn.Linear(hidden, 4))
+    model = nn.Sequential(
+        nn.Linear(n_features, hidden), nn.Tanh(), nn.Linear(hidden, 4)
+    )
     with torch.no_grad():
         for layer in (model[0], model[2]):
             bound = 1.0 / np.sqrt(layer.in_features)
@@ -298,9 +363,20 @@ def ScoreModel(n_features: int, hidden: int = 32, generator=None):
     return model
 
 
-def train_score_model(model, X, signs, proxy, rng: np.random.Generator, *,
-                      steps: int = 600, batch: int = 512, loss: str = "ranking",
-                      margin: float = 0.2, min_gap: float = 0.1, lr: float = 3e-3):
+def train_score_model(
+    model,
+    X,
+    signs,
+    proxy,
+    rng: np.random.Generator,
+    *,
+    steps: int = 600,
+    batch: int = 512,
+    loss: str = "ranking",
+    margin: float = 0.2,
+    min_gap: float = 0.1,
+    lr: float = 3e-3,
+):
     """Train ``model`` so that its label-signed score ``t_d s_d(x)`` follows the proxy.
 
     ``loss="ranking"`` (the paper): each step draws ``batch`` pairs with
@@ -325,8 +401,10 @@ def train_score_model(model, X, signs, proxy, rng: np.random.Generator, *,
     if loss not in ("ranking", "mse"):
         raise ValueError(f"loss must be 'ranking' or 'mse', got {loss!r}")
     if not (X.shape[0] == signs.shape[0] == proxy.shape[0]) or proxy.shape[1] != 4:
-        raise ValueError(f"X [n, F], signs [n, 4] and proxy [n, 4] must agree, got "
-                         f"{X.shape}, {signs.shape} and {proxy.shape}")
+        raise ValueError(
+            f"X [n, F], signs [n, 4] and proxy [n, 4] must agree, got "
+            f"{X.shape}, {signs.shape} and {proxy.shape}"
+        )
     Xt = torch.as_tensor(X, dtype=torch.float32)
     signed_t = torch.as_tensor(signs, dtype=torch.float32)
     proxy_t = torch.as_tensor(proxy, dtype=torch.float32)
@@ -339,7 +417,7 @@ def train_score_model(model, X, signs, proxy, rng: np.random.Generator, *,
             if i.size == 0:
                 raise ValueError(f"no pair has a proxy gap above min_gap={min_gap}")
             i, j, d = (torch.as_tensor(a) for a in (i, j, d))
-            s_i = model(Xt[i]).gather(1, d[:, None])[:, 0] * signed_t[i, d]   # [B]
+            s_i = model(Xt[i]).gather(1, d[:, None])[:, 0] * signed_t[i, d]  # [B]
             s_j = model(Xt[j]).gather(1, d[:, None])[:, 0] * signed_t[j, d]
             target = torch.as_tensor(target, dtype=torch.float32)
             value = margin_ranking_loss(s_i, s_j, target, margin)
@@ -388,12 +466,14 @@ def fit_ridge_scores(X, signs, proxy, alpha: float = 1.0):
     proxy = check_array(proxy, "proxy", ndim=2)
     alpha = check_positive(alpha, "alpha")
     if not (X.shape[0] == signs.shape[0] == proxy.shape[0]) or proxy.shape[1] != 4:
-        raise ValueError(f"X [n, F], signs [n, 4] and proxy [n, 4] must agree, got "
-                         f"{X.shape}, {signs.shape} and {proxy.shape}")
+        raise ValueError(
+            f"X [n, F], signs [n, 4] and proxy [n, 4] must agree, got "
+            f"{X.shape}, {signs.shape} and {proxy.shape}"
+        )
     n, F = X.shape
     W, b = np.zeros((F, 4)), np.zeros(4)
     for d in range(4):
-        A = signs[:, d:d + 1] * np.hstack([X, np.ones((n, 1))])             # [n, F + 1]
+        A = signs[:, d : d + 1] * np.hstack([X, np.ones((n, 1))])  # [n, F + 1]
         coef = np.linalg.solve(A.T @ A + alpha * np.eye(F + 1), A.T @ proxy[:, d])
         W[:, d], b[d] = coef[:F], coef[F]
     return W, b
@@ -414,15 +494,17 @@ def pairwise_accuracy(scores, truth, min_gap: float = 0.0) -> float:
     truth = check_array(truth, "truth")
     min_gap = _check_nonnegative(min_gap, "min_gap")
     if scores.shape != truth.shape or scores.ndim not in (1, 2):
-        raise ValueError(f"scores and truth must have the same shape [n] or [n, k], "
-                         f"got {scores.shape} and {truth.shape}")
+        raise ValueError(
+            f"scores and truth must have the same shape [n] or [n, k], "
+            f"got {scores.shape} and {truth.shape}"
+        )
     if scores.ndim == 1:
         scores, truth = scores[:, None], truth[:, None]
     right = total = 0.0
     for k in range(scores.shape[1]):
-        ds = scores[:, k, None] - scores[None, :, k]                        # [n, n]
+        ds = scores[:, k, None] - scores[None, :, k]  # [n, n]
         dt = truth[:, k, None] - truth[None, :, k]
-        use = dt > min_gap                                      # each pair once
+        use = dt > min_gap  # each pair once
         right += np.sum(ds[use] > 0) + 0.5 * np.sum(ds[use] == 0)
         total += np.sum(use)
     if total == 0:
@@ -459,8 +541,9 @@ def update_table(table, scores) -> np.ndarray:
     table = _check_table(table)
     scores = check_array(scores, "scores")
     if scores.shape[-1] != 4:
-        raise ValueError(f"scores must have 4 entries on its last axis, got "
-                         f"{scores.shape}")
+        raise ValueError(
+            f"scores must have 4 entries on its last axis, got {scores.shape}"
+        )
     return table + scores @ mbti_types().T
 
 
@@ -509,11 +592,13 @@ def choose_axis(table, evidence) -> np.ndarray:
     table = _check_table(table)
     evidence = check_array(evidence, "evidence")
     if evidence.shape != table.shape[:-1] + (4,):
-        raise ValueError(f"evidence must be [..., 4] matching table {table.shape}, got "
-                         f"{evidence.shape}")
+        raise ValueError(
+            f"evidence must be [..., 4] matching table {table.shape}, got "
+            f"{evidence.shape}"
+        )
     first, second = top_two_types(table)
     types = mbti_types()
-    differs = types[first] != types[second]                                 # [..., 4]
+    differs = types[first] != types[second]  # [..., 4]
     weakness = np.where(differs, np.abs(evidence), np.inf)
     return np.argmin(weakness, axis=-1)
 
@@ -530,10 +615,12 @@ def true_type_rank(table, true_signs) -> np.ndarray:
     table = _check_table(table)
     true_signs = _check_signs(true_signs, "true_signs")
     if table.shape[:-1] != true_signs.shape[:-1]:
-        raise ValueError(f"table [..., 16] and true_signs [..., 4] must agree, got "
-                         f"{table.shape} and {true_signs.shape}")
-    code = (((1 - true_signs) / 2) @ np.array([8, 4, 2, 1])).astype(int)   # 4 bits
-    row = _code_to_row()[code]                                   # [...] table index
+        raise ValueError(
+            f"table [..., 16] and true_signs [..., 4] must agree, got "
+            f"{table.shape} and {true_signs.shape}"
+        )
+    code = (((1 - true_signs) / 2) @ np.array([8, 4, 2, 1])).astype(int)  # 4 bits
+    row = _code_to_row()[code]  # [...] table index
     true_value = np.take_along_axis(table, row[..., None], axis=-1)
     return 1 + (table > true_value).sum(axis=-1)
 
@@ -564,20 +651,26 @@ def run_sessions(initial_scores, answer_scores, policy: str, rng: np.random.Gene
     """
     initial = check_array(initial_scores, "initial_scores", ndim=3)
     answers = check_array(answer_scores, "answer_scores", ndim=4)
-    if initial.shape[2] != 4 or answers.shape[2:] != (4, 4) or \
-            answers.shape[0] != initial.shape[0]:
-        raise ValueError(f"initial_scores must be [N, K, 4] and answer_scores "
-                         f"[N, R, 4, 4] with the same N, got {initial.shape} and "
-                         f"{answers.shape}")
+    if (
+        initial.shape[2] != 4
+        or answers.shape[2:] != (4, 4)
+        or answers.shape[0] != initial.shape[0]
+    ):
+        raise ValueError(
+            f"initial_scores must be [N, K, 4] and answer_scores "
+            f"[N, R, 4, 4] with the same N, got {initial.shape} and "
+            f"{answers.shape}"
+        )
     if policy not in POLICIES:
         raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
     n_users, n_rounds = answers.shape[:2]
     if policy == "round_robin":
         if n_rounds > 4:
-            raise ValueError(f"round_robin asks each axis once: at most 4 rounds, got "
-                             f"{n_rounds}")
+            raise ValueError(
+                f"round_robin asks each axis once: at most 4 rounds, got {n_rounds}"
+            )
         order = np.argsort(rng.uniform(size=(n_users, 4)), axis=1)
-    evidence = [initial.sum(axis=1)]                                        # [N, 4]
+    evidence = [initial.sum(axis=1)]  # [N, 4]
     users = np.arange(n_users)
     for r in range(n_rounds):
         current = evidence[-1]

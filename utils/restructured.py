@@ -330,7 +330,7 @@ def encode_for_lm(tokenizer: WordTokenizer, texts, answer_only: bool = False):
     if isinstance(texts, str) or len(texts) == 0:
         raise ValueError("texts must be a non-empty list of strings")
     tokens = tokenizer.encode_batch(list(texts))  # [N, T]
-    lengths = (tokens != tokenizer.pad_id).sum(1)                       # [N]
+    lengths = (tokens != tokenizer.pad_id).sum(1)  # [N]
     if lengths.min() < 2:
         raise ValueError("texts must have at least two tokens each")
     pos = torch.arange(1, tokens.shape[1])[None, :]  # targets at t = 1..T-1

@@ -25,11 +25,12 @@ Shapes: ``n`` points, ``d`` data dimensions (2 here), inputs ``z`` of width ``p 
 The docstrings name the paper's results by content rather than by equation number: we could not
 check the numbering of the ICLR 2024 version, and the later arXiv revisions differ from it.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -57,13 +58,19 @@ def _times(t, n: int | None = None) -> np.ndarray:
     if t.ndim == 0 and n is not None:
         t = np.full(n, float(t))
     if t.ndim != 1:
-        raise ValueError(f"t must be a 1-D array [n] (or a number), got shape {t.shape}")
+        raise ValueError(
+            f"t must be a 1-D array [n] (or a number), got shape {t.shape}"
+        )
     if n is not None and t.shape[0] != n:
-        raise ValueError(f"t must have one time per point: {n} points but {t.shape[0]} times")
+        raise ValueError(
+            f"t must have one time per point: {n} points but {t.shape[0]} times"
+        )
     if t.size == 0:
         raise ValueError("t is empty")
     if not np.all(np.isfinite(t)) or np.any(t <= 0):
-        raise ValueError("every diffusion time t must be finite and > 0 (h_t = 0 at t = 0)")
+        raise ValueError(
+            "every diffusion time t must be finite and > 0 (h_t = 0 at t = 0)"
+        )
     return t
 
 
@@ -84,7 +91,9 @@ def ou_alpha_h(t) -> tuple[np.ndarray, np.ndarray]:
     if t.size == 0:
         raise ValueError("t is empty")
     if not np.all(np.isfinite(t)) or np.any(t <= 0):
-        raise ValueError("every diffusion time t must be finite and > 0 (h_t = 0 at t = 0)")
+        raise ValueError(
+            "every diffusion time t must be finite and > 0 (h_t = 0 at t = 0)"
+        )
     return np.exp(-t), -np.expm1(-2.0 * t)
 
 
@@ -108,10 +117,14 @@ class GaussianMixture:
         means = _as_2d("means", self.means)
         weights = np.asarray(self.weights, dtype=float)
         if weights.shape != (means.shape[0],):
-            raise ValueError(f"weights must have shape ({means.shape[0]},) (one per component), "
-                             f"got {weights.shape}")
+            raise ValueError(
+                f"weights must have shape ({means.shape[0]},) (one per component), "
+                f"got {weights.shape}"
+            )
         if np.any(weights < 0) or not np.isclose(weights.sum(), 1.0, atol=1e-8):
-            raise ValueError(f"weights must be >= 0 and sum to 1, got {weights.tolist()}")
+            raise ValueError(
+                f"weights must be >= 0 and sum to 1, got {weights.tolist()}"
+            )
         if not (np.isfinite(self.std) and self.std > 0):
             raise ValueError(f"std must be a positive number, got {self.std}")
         object.__setattr__(self, "means", means)
@@ -134,11 +147,14 @@ class GaussianMixture:
         x = _as_2d("x", x, self.dim)
         t = _times(t, x.shape[0])
         alpha, h = ou_alpha_h(t)
-        alpha, v = alpha[:, None], (alpha ** 2 * self.std ** 2 + h)[:, None]       # [n, 1]
-        centred = x[:, None, :] - alpha[:, :, None] * self.means[None]             # [n, K, d]
-        log_w = (np.log(np.maximum(self.weights, 1e-300))[None]
-                 - 0.5 * (centred ** 2).sum(-1) / v - 0.5 * self.dim * np.log(2 * np.pi * v))
-        log_norm = np.logaddexp.reduce(log_w, axis=1, keepdims=True)               # [n, 1]
+        alpha, v = alpha[:, None], (alpha**2 * self.std**2 + h)[:, None]  # [n, 1]
+        centred = x[:, None, :] - alpha[:, :, None] * self.means[None]  # [n, K, d]
+        log_w = (
+            np.log(np.maximum(self.weights, 1e-300))[None]
+            - 0.5 * (centred**2).sum(-1) / v
+            - 0.5 * self.dim * np.log(2 * np.pi * v)
+        )
+        log_norm = np.logaddexp.reduce(log_w, axis=1, keepdims=True)  # [n, 1]
         return np.exp(log_w - log_norm), centred, alpha, v, log_norm[:, 0]
 
     def log_density(self, x, t) -> np.ndarray:
@@ -160,7 +176,9 @@ class GaussianMixture:
         ``mu_k + (alpha_t std^2 / v_t)(x - alpha_t mu_k)``; mix them with the responsibilities.
         """
         r, centred, alpha, v, _ = self._responsibilities(x, t)
-        per_component = self.means[None] + (alpha * self.std ** 2 / v)[:, :, None] * centred
+        per_component = (
+            self.means[None] + (alpha * self.std**2 / v)[:, :, None] * centred
+        )
         return (r[:, :, None] * per_component).sum(1)
 
 
@@ -183,7 +201,9 @@ def score_from_denoiser(f, x, t) -> np.ndarray:
     x = _as_2d("x", x)
     f = _as_2d("f", f, x.shape[1])
     if f.shape[0] != x.shape[0]:
-        raise ValueError(f"f and x must have the same number of rows: {f.shape[0]} vs {x.shape[0]}")
+        raise ValueError(
+            f"f and x must have the same number of rows: {f.shape[0]} vs {x.shape[0]}"
+        )
     alpha, h = ou_alpha_h(_times(t, x.shape[0]))
     return (alpha[:, None] * f - x) / h[:, None]
 
@@ -226,8 +246,12 @@ class RegressionSet:
         return float(((self.y - self.target) ** 2).sum(1).mean())
 
 
-def make_dsm_regression_set(n: int, mixture: GaussianMixture, t_range: tuple[float, float],
-                            rng: np.random.Generator) -> RegressionSet:
+def make_dsm_regression_set(
+    n: int,
+    mixture: GaussianMixture,
+    t_range: tuple[float, float],
+    rng: np.random.Generator,
+) -> RegressionSet:
     """Draw ``n`` triples ``(x_0, t, xi)`` once, with ``t ~ U[t_range]``, and build the regression set.
 
     ``x_t = alpha_t x_0 + sqrt(h_t) xi``; input ``(x_t, t, 1)``; label ``x_0``. Minimising the
@@ -240,16 +264,25 @@ def make_dsm_regression_set(n: int, mixture: GaussianMixture, t_range: tuple[flo
     t0, t1 = map(float, t_range)
     if not 0 < t0 < t1:
         raise ValueError(f"t_range must satisfy 0 < t0 < t1, got {t_range}")
-    x0 = mixture.sample(n, rng)                                       # [n, d]
-    t = rng.uniform(t0, t1, size=n)                                   # [n]
+    x0 = mixture.sample(n, rng)  # [n, d]
+    t = rng.uniform(t0, t1, size=n)  # [n]
     alpha, h = ou_alpha_h(t)
     x_t = alpha[:, None] * x0 + np.sqrt(h)[:, None] * rng.standard_normal(x0.shape)
-    return RegressionSet(z=regression_inputs(x_t, t), y=x0, target=mixture.posterior_mean(x_t, t),
-                         x_t=x_t, t=t)
+    return RegressionSet(
+        z=regression_inputs(x_t, t),
+        y=x0,
+        target=mixture.posterior_mean(x_t, t),
+        x_t=x_t,
+        t=t,
+    )
 
 
-def make_test_set(n: int, mixture: GaussianMixture, t_range: tuple[float, float],
-                  rng: np.random.Generator) -> RegressionSet:
+def make_test_set(
+    n: int,
+    mixture: GaussianMixture,
+    t_range: tuple[float, float],
+    rng: np.random.Generator,
+) -> RegressionSet:
     """Fresh points from the same distribution, for measuring ``||f - f*||`` (labels included).
 
     Paper: course addition — fresh inputs with the exact f*, to measure ||f - f*||.
@@ -257,8 +290,9 @@ def make_test_set(n: int, mixture: GaussianMixture, t_range: tuple[float, float]
     return make_dsm_regression_set(n, mixture, t_range, rng)
 
 
-def label_noise_by_time(mixture: GaussianMixture, times: Sequence[float], n: int,
-                        rng: np.random.Generator) -> np.ndarray:
+def label_noise_by_time(
+    mixture: GaussianMixture, times: Sequence[float], n: int, rng: np.random.Generator
+) -> np.ndarray:
     """Monte Carlo ``E||X_0 - f*(X_t, t)||^2`` at each time in ``times``, shape [len(times)].
 
     It is the irreducible part of the regression loss: near 0 for small ``t`` (the noisy point
@@ -271,7 +305,9 @@ def label_noise_by_time(mixture: GaussianMixture, times: Sequence[float], n: int
         x0 = mixture.sample(n, rng)
         alpha, h = ou_alpha_h(np.array([t]))
         x_t = alpha * x0 + np.sqrt(h) * rng.standard_normal(x0.shape)
-        out.append(((x0 - mixture.posterior_mean(x_t, np.full(n, t))) ** 2).sum(1).mean())
+        out.append(
+            ((x0 - mixture.posterior_mean(x_t, np.full(n, t))) ** 2).sum(1).mean()
+        )
     return np.array(out)
 
 
@@ -282,7 +318,9 @@ def mean_squared_error(pred, truth) -> float:
     """
     pred, truth = _as_2d("pred", pred), _as_2d("truth", truth)
     if pred.shape != truth.shape:
-        raise ValueError(f"pred and truth must have the same shape, got {pred.shape} and {truth.shape}")
+        raise ValueError(
+            f"pred and truth must have the same shape, got {pred.shape} and {truth.shape}"
+        )
     return float(((pred - truth) ** 2).sum(1).mean())
 
 
@@ -293,10 +331,14 @@ def relative_distance(a, b) -> float:
     """
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape or a.size == 0:
-        raise ValueError(f"a and b must be non-empty and of the same shape, got {a.shape} and {b.shape}")
+        raise ValueError(
+            f"a and b must be non-empty and of the same shape, got {a.shape} and {b.shape}"
+        )
     norm = np.linalg.norm(b)
     if norm == 0:
-        raise ValueError("the reference b is all zeros: the relative distance is undefined")
+        raise ValueError(
+            "the reference b is all zeros: the relative distance is undefined"
+        )
     return float(np.linalg.norm(a - b) / norm)
 
 
@@ -317,8 +359,10 @@ def relu_ntk(a, b) -> np.ndarray:
     a = _as_2d("a", a)
     b = _as_2d("b", b)
     if a.shape[1] != b.shape[1]:
-        raise ValueError(f"a and b must have the same input width, got {a.shape[1]} and {b.shape[1]}")
-    dot = a @ b.T                                                     # [nA, nB]
+        raise ValueError(
+            f"a and b must have the same input width, got {a.shape[1]} and {b.shape[1]}"
+        )
+    dot = a @ b.T  # [nA, nB]
     norms = np.linalg.norm(a, axis=1)[:, None] * np.linalg.norm(b, axis=1)[None, :]
     cos = np.divide(dot, norms, out=np.zeros_like(dot), where=norms > 0)
     angle = np.arccos(np.clip(cos, -1.0, 1.0))
@@ -337,17 +381,28 @@ class TwoLayerReLU(torch.nn.Module):
     Paper: the two-layer ReLU network with fixed output signs (arXiv:2401.15604v3).
     """
 
-    def __init__(self, d_in: int, d_out: int, width: int, symmetric: bool = True,
-                 generator: torch.Generator | None = None, dtype=torch.float32):
+    def __init__(
+        self,
+        d_in: int,
+        d_out: int,
+        width: int,
+        symmetric: bool = True,
+        generator: torch.Generator | None = None,
+        dtype=torch.float32,
+    ):
         super().__init__()
         if min(d_in, d_out, width) < 1:
-            raise ValueError(f"d_in, d_out and width must be positive, got {d_in}, {d_out}, {width}")
+            raise ValueError(
+                f"d_in, d_out and width must be positive, got {d_in}, {d_out}, {width}"
+            )
         w = torch.randn(width, d_in, generator=generator, dtype=dtype)
-        signs = torch.randint(0, 2, (width, d_out), generator=generator).to(dtype) * 2 - 1
+        signs = (
+            torch.randint(0, 2, (width, d_out), generator=generator).to(dtype) * 2 - 1
+        )
         if symmetric:
             w, signs = torch.cat([w, w]), torch.cat([signs, -signs])
-        self.weight = torch.nn.Parameter(w)                      # [units, p]
-        self.register_buffer("signs", signs)                     # [units, d_out]
+        self.weight = torch.nn.Parameter(w)  # [units, p]
+        self.register_buffer("signs", signs)  # [units, d_out]
         self.width = width
 
     @property
@@ -356,12 +411,16 @@ class TwoLayerReLU(torch.nn.Module):
 
     def forward(self, z):
         if z.dim() != 2 or z.shape[1] != self.weight.shape[1]:
-            raise ValueError(f"input must be [n, {self.weight.shape[1]}], got {tuple(z.shape)}")
-        hidden = torch.relu(z @ self.weight.T)                   # [n, units]
-        return hidden @ self.signs / math.sqrt(self.units)       # [n, d_out]
+            raise ValueError(
+                f"input must be [n, {self.weight.shape[1]}], got {tuple(z.shape)}"
+            )
+        hidden = torch.relu(z @ self.weight.T)  # [n, units]
+        return hidden @ self.signs / math.sqrt(self.units)  # [n, d_out]
 
 
-def train_full_batch_gd(net, z, y, *, eta: float, steps: int, record_at: Iterable[int], z_test):
+def train_full_batch_gd(
+    net, z, y, *, eta: float, steps: int, record_at: Iterable[int], z_test
+):
     """Full-batch gradient descent on ``L(W) = (1/2n) sum_j ||f_W(z_j) - y_j||^2``.
 
     The step ``W <- W - eta grad L`` moves the predictions by ``-(eta/n) K (f - y)`` to first order,
@@ -383,7 +442,9 @@ def train_full_batch_gd(net, z, y, *, eta: float, steps: int, record_at: Iterabl
     y = torch.as_tensor(np.asarray(y), dtype=param.dtype, device=param.device)
     z_test = torch.as_tensor(np.asarray(z_test), dtype=param.dtype, device=param.device)
     if z.shape[0] != y.shape[0]:
-        raise ValueError(f"z and y must have the same number of rows: {z.shape[0]} vs {y.shape[0]}")
+        raise ValueError(
+            f"z and y must have the same number of rows: {z.shape[0]} vs {y.shape[0]}"
+        )
     wanted = set(record)
     out = {"steps": [], "train": [], "test": []}
 
@@ -399,11 +460,21 @@ def train_full_batch_gd(net, z, y, *, eta: float, steps: int, record_at: Iterabl
         return 0.5 * ((model(inputs) - labels) ** 2).sum(1).mean()
 
     snapshot(0, net)
-    log = train(net, half_mean_squared, lambda step: (z, y), steps=steps,
-                optimizer=torch.optim.SGD(net.parameters(), lr=eta),
-                on_step=lambda step, model: snapshot(step + 1, model), desc=f"GD, width {net.width}")
-    return {"steps": np.array(out["steps"]), "train": np.stack(out["train"]),
-            "test": np.stack(out["test"]), "losses": np.array(log.losses)}
+    log = train(
+        net,
+        half_mean_squared,
+        lambda step: (z, y),
+        steps=steps,
+        optimizer=torch.optim.SGD(net.parameters(), lr=eta),
+        on_step=lambda step, model: snapshot(step + 1, model),
+        desc=f"GD, width {net.width}",
+    )
+    return {
+        "steps": np.array(out["steps"]),
+        "train": np.stack(out["train"]),
+        "test": np.stack(out["test"]),
+        "losses": np.array(log.losses),
+    }
 
 
 # ----------------------------------------------------------------------------------------------
@@ -425,25 +496,38 @@ def kernel_gd_predict(k_train, k_test, y, eta: float, steps: Iterable[int]):
     """
     k_train = _as_2d("k_train", k_train)
     n = k_train.shape[0]
-    if k_train.shape != (n, n) or not np.allclose(k_train, k_train.T, atol=1e-8 * max(1.0, np.abs(k_train).max())):
-        raise ValueError(f"k_train must be a symmetric [n, n] matrix, got shape {k_train.shape}")
+    if k_train.shape != (n, n) or not np.allclose(
+        k_train, k_train.T, atol=1e-8 * max(1.0, np.abs(k_train).max())
+    ):
+        raise ValueError(
+            f"k_train must be a symmetric [n, n] matrix, got shape {k_train.shape}"
+        )
     k_test = _as_2d("k_test", k_test, n)
     y = _as_2d("y", y)
     if y.shape[0] != n:
-        raise ValueError(f"y must have {n} rows (one per training point), got {y.shape[0]}")
+        raise ValueError(
+            f"y must have {n} rows (one per training point), got {y.shape[0]}"
+        )
     steps = np.asarray(list(steps))
-    if steps.size == 0 or steps.ndim != 1 or np.any(steps < 0) or np.any(steps != np.round(steps)):
+    if (
+        steps.size == 0
+        or steps.ndim != 1
+        or np.any(steps < 0)
+        or np.any(steps != np.round(steps))
+    ):
         raise ValueError("steps must be a non-empty list of non-negative integers")
     lam, u = np.linalg.eigh(k_train / n)
-    lam = np.clip(lam, 0.0, None)                                    # round-off negatives -> 0
+    lam = np.clip(lam, 0.0, None)  # round-off negatives -> 0
     if not 0 < eta < 2.0 / lam.max():
-        raise ValueError(f"eta must be in (0, 2/lam_max) = (0, {2.0 / lam.max():.4g}) for GD to converge, "
-                         f"got {eta}")
-    projected = u.T @ y / n                                          # [n, d]
+        raise ValueError(
+            f"eta must be in (0, 2/lam_max) = (0, {2.0 / lam.max():.4g}) for GD to converge, "
+            f"got {eta}"
+        )
+    projected = u.T @ y / n  # [n, d]
     train_pred, test_pred = [], []
     for k in steps.astype(float):
-        filt = _gd_filter(lam, eta, k)                               # [n]
-        c = u @ (filt[:, None] * projected)                          # [n, d]
+        filt = _gd_filter(lam, eta, k)  # [n]
+        c = u @ (filt[:, None] * projected)  # [n, d]
         train_pred.append(k_train @ c)
         test_pred.append(k_test @ c)
     return np.stack(train_pred), np.stack(test_pred)
@@ -459,7 +543,9 @@ def _gd_filter(lam: np.ndarray, eta: float, k: float) -> np.ndarray:
     safe = np.where(tiny, 1.0, lam)
     base = 1.0 - eta * safe
     with np.errstate(divide="ignore", invalid="ignore"):
-        remaining = np.where(base > 0, np.exp(k * np.log1p(-eta * safe)), np.power(base, k))
+        remaining = np.where(
+            base > 0, np.exp(k * np.log1p(-eta * safe)), np.power(base, k)
+        )
     return np.where(tiny, eta * k, (1.0 - remaining) / safe)
 
 
@@ -471,13 +557,17 @@ def best_step(steps: Sequence[int], errors: Sequence[float]) -> tuple[int, float
     """
     steps, errors = np.asarray(steps), np.asarray(errors, dtype=float)
     if steps.shape != errors.shape or steps.ndim != 1 or steps.size == 0:
-        raise ValueError(f"steps and errors must be non-empty 1-D arrays of one length, got "
-                         f"{steps.shape} and {errors.shape}")
+        raise ValueError(
+            f"steps and errors must be non-empty 1-D arrays of one length, got "
+            f"{steps.shape} and {errors.shape}"
+        )
     i = int(np.nanargmin(errors))
     return int(steps[i]), float(errors[i])
 
 
-def eigenvalue_stopping_step(eigenvalues, eta: float, noise_sd: float, max_steps: int = 10**7) -> int:
+def eigenvalue_stopping_step(
+    eigenvalues, eta: float, noise_sd: float, max_steps: int = 10**7
+) -> int:
     """Data-dependent early stopping from the kernel's eigenvalues (Raskutti, Wainwright, Yu 2014).
 
     With ``lam_i`` the eigenvalues of ``K/n`` and ``R(eps) = sqrt(mean_i min(lam_i, eps^2))`` the
@@ -493,8 +583,10 @@ def eigenvalue_stopping_step(eigenvalues, eta: float, noise_sd: float, max_steps
         raise ValueError(f"eta and noise_sd must be positive, got {eta} and {noise_sd}")
     if max_steps < 1:
         raise ValueError(f"max_steps must be at least 1, got {max_steps}")
-    steps = np.unique(np.round(np.logspace(0, np.log10(max_steps), 3000)))   # [S], dense at small k
-    horizon = eta * steps                                            # [S]
+    steps = np.unique(
+        np.round(np.logspace(0, np.log10(max_steps), 3000))
+    )  # [S], dense at small k
+    horizon = eta * steps  # [S]
     complexity = np.sqrt(np.minimum(lam[None, :], 1.0 / horizon[:, None]).mean(1))
     ok = complexity <= 1.0 / (2 * math.e * noise_sd * horizon)
     if not ok[0]:
@@ -502,7 +594,9 @@ def eigenvalue_stopping_step(eigenvalues, eta: float, noise_sd: float, max_steps
     return int(steps[np.argmin(ok) - 1]) if not ok.all() else int(steps[-1])
 
 
-def estimate_noise_sd(k_train, y, eta: float, steps: Iterable[int]) -> tuple[float, int]:
+def estimate_noise_sd(
+    k_train, y, eta: float, steps: Iterable[int]
+) -> tuple[float, int]:
     """Per-coordinate label-noise scale from the training data alone, by generalized cross-validation.
 
     Kernel GD at step ``k`` fits the training labels with a linear smoother ``S_k`` whose trace
@@ -519,13 +613,17 @@ def estimate_noise_sd(k_train, y, eta: float, steps: Iterable[int]) -> tuple[flo
     n = k_train.shape[0]
     y = _as_2d("y", y)
     steps = np.asarray(list(steps))
-    train_pred, _ = kernel_gd_predict(k_train, k_train[:1], y, eta, steps)   # validates all
+    train_pred, _ = kernel_gd_predict(
+        k_train, k_train[:1], y, eta, steps
+    )  # validates all
     lam = np.clip(np.linalg.eigvalsh(k_train / n), 0.0, None)
-    df = np.array([np.sum(lam * _gd_filter(lam, eta, float(k))) for k in steps])   # [S]
-    rss = ((train_pred - y[None]) ** 2).sum(axis=(1, 2))                          # [S]
+    df = np.array([np.sum(lam * _gd_filter(lam, eta, float(k))) for k in steps])  # [S]
+    rss = ((train_pred - y[None]) ** 2).sum(axis=(1, 2))  # [S]
     usable = df <= n / 2
     if not usable.any():
-        raise ValueError("every step fits more than n/2 degrees of freedom: include earlier steps")
+        raise ValueError(
+            "every step fits more than n/2 degrees of freedom: include earlier steps"
+        )
     gcv = np.full(len(steps), np.inf)
     gcv[usable] = rss[usable] / n / (1.0 - df[usable] / n) ** 2
     i = int(np.argmin(gcv))

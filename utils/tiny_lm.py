@@ -25,6 +25,7 @@ Shapes: ``B`` batch, ``T`` sequence length (at most ``max_len``), ``d`` model wi
 size, ``L`` number of layers. ``hidden_states`` is a list of ``L + 1`` tensors ``[B, T, d]``: the
 input embeddings, then the output of each block (before the final LayerNorm).
 """
+
 from __future__ import annotations
 
 import copy
@@ -34,9 +35,19 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["TinyLMConfig", "TinyLM", "Block", "SelfAttention", "attention_allowed", "WordTokenizer",
-           "causal_mask", "next_token_loss",
-           "train_next_token", "generate_greedy", "frozen_copy"]
+__all__ = [
+    "TinyLMConfig",
+    "TinyLM",
+    "Block",
+    "SelfAttention",
+    "attention_allowed",
+    "WordTokenizer",
+    "causal_mask",
+    "next_token_loss",
+    "train_next_token",
+    "generate_greedy",
+    "frozen_copy",
+]
 
 
 # --------------------------------------------------------------------------------- tokenizer
@@ -65,7 +76,7 @@ class WordTokenizer:
         self.index = {tok: i for i, tok in enumerate(self.tokens)}
 
     @classmethod
-    def fit(cls, texts, level: str = "word", specials=("<pad>",)) -> "WordTokenizer":
+    def fit(cls, texts, level: str = "word", specials=("<pad>",)) -> WordTokenizer:
         """The tokenizer whose vocabulary is ``specials`` plus every unit seen in ``texts``."""
         if isinstance(texts, str):
             raise TypeError("texts must be a list of strings, not one string")
@@ -97,8 +108,9 @@ class WordTokenizer:
         try:
             return self.index[token]
         except KeyError:
-            raise KeyError(f"unknown token {token!r} (not in the {len(self)}-token vocabulary)") \
-                from None
+            raise KeyError(
+                f"unknown token {token!r} (not in the {len(self)}-token vocabulary)"
+            ) from None
 
     def encode(self, text: str) -> list[int]:
         """Token ids of one text."""
@@ -117,9 +129,11 @@ class WordTokenizer:
         if longest > length:
             raise ValueError(f"a text has {longest} tokens, more than length={length}")
         needs_pad = min(len(r) for r in rows) < length
-        out = torch.full((len(rows), length), self.pad_id if needs_pad else 0, dtype=torch.long)
+        out = torch.full(
+            (len(rows), length), self.pad_id if needs_pad else 0, dtype=torch.long
+        )
         for i, r in enumerate(rows):
-            out[i, :len(r)] = torch.tensor(r, dtype=torch.long)
+            out[i, : len(r)] = torch.tensor(r, dtype=torch.long)
         return out
 
     def decode(self, ids, skip_pad: bool = True) -> str:
@@ -127,7 +141,9 @@ class WordTokenizer:
         ids = ids.tolist() if hasattr(ids, "tolist") else list(ids)
         bad = [i for i in ids if not 0 <= int(i) < len(self)]
         if bad:
-            raise ValueError(f"token id {bad[0]} is outside the vocabulary [0, {len(self)})")
+            raise ValueError(
+                f"token id {bad[0]} is outside the vocabulary [0, {len(self)})"
+            )
         units = [self.tokens[int(i)] for i in ids]
         if skip_pad:
             units = [u for u in units if u != self.PAD]
@@ -151,10 +167,16 @@ class TinyLMConfig:
     def __post_init__(self):
         for name in ("vocab_size", "d_model", "n_heads", "n_layers", "d_ff", "max_len"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, np.integer))
+                or value < 1
+            ):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if self.d_model % self.n_heads:
-            raise ValueError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}")
+            raise ValueError(
+                f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}"
+            )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
@@ -181,16 +203,23 @@ class SelfAttention(nn.Module):
         self.out_proj = nn.Linear(d_model, d_model)
         nn.init.xavier_uniform_(self.in_proj_weight)
 
-    def forward(self, x: torch.Tensor, allowed: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, allowed: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """``x [B, T, d] -> [B, T, d]``; ``allowed`` (bool, broadcastable to ``[B, H, T, T]``): True
         where query t may attend to key s."""
         B, T, d = x.shape
-        qkv = nn.functional.linear(x, self.in_proj_weight, self.in_proj_bias)   # [B, T, 3d]
-        q, k, v = qkv.view(B, T, 3, self.n_heads, d // self.n_heads).permute(2, 0, 3, 1, 4)
+        qkv = nn.functional.linear(
+            x, self.in_proj_weight, self.in_proj_bias
+        )  # [B, T, 3d]
+        q, k, v = qkv.view(B, T, 3, self.n_heads, d // self.n_heads).permute(
+            2, 0, 3, 1, 4
+        )
         # q, k, v: [B, H, T, d_head]
         out = nn.functional.scaled_dot_product_attention(
-            q, k, v, attn_mask=allowed, dropout_p=self.dropout if self.training else 0.0)
-        out = out.transpose(1, 2).reshape(B, T, d)                              # [B, T, d]
+            q, k, v, attn_mask=allowed, dropout_p=self.dropout if self.training else 0.0
+        )
+        out = out.transpose(1, 2).reshape(B, T, d)  # [B, T, d]
         return self.out_proj(out)
 
 
@@ -214,18 +243,23 @@ class Block(nn.Module):
         """Position-wise feed-forward network ``W_2 GELU(W_1 x + b_1) + b_2`` (Vaswani et al., Eq. 2)."""
         return self.linear2(self.dropout(nn.functional.gelu(self.linear1(x))))
 
-    def forward(self, h: torch.Tensor, allowed: torch.Tensor | None = None,
-                keep: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        h: torch.Tensor,
+        allowed: torch.Tensor | None = None,
+        keep: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """``h [B, T, d] -> [B, T, d]``; ``keep [B|1, T]`` (0/1) scales the FFN update per position."""
         h = h + self.dropout(self.self_attn(self.norm1(h), allowed))
-        update = self.dropout(self.ffn(self.norm2(h)))                 # [B, T, d]
+        update = self.dropout(self.ffn(self.norm2(h)))  # [B, T, d]
         if keep is not None:
-            update = update * keep.unsqueeze(-1).to(update.dtype)      # [B|1, T, 1]
+            update = update * keep.unsqueeze(-1).to(update.dtype)  # [B|1, T, 1]
         return h + update
 
 
-def attention_allowed(T: int, causal: bool, pad_mask: torch.Tensor | None = None,
-                      device=None) -> torch.Tensor | None:
+def attention_allowed(
+    T: int, causal: bool, pad_mask: torch.Tensor | None = None, device=None
+) -> torch.Tensor | None:
     """Boolean mask ``[T, T]`` or ``[B, 1, T, T]``: True where a query may attend to a key.
 
     Causal: key s <= query t. ``pad_mask [B, T]`` (True at padding) removes padded keys.
@@ -233,8 +267,8 @@ def attention_allowed(T: int, causal: bool, pad_mask: torch.Tensor | None = None
     allowed = ~causal_mask(T, device) if causal else None
     if pad_mask is None:
         return allowed
-    keys = ~pad_mask[:, None, None, :]                                  # [B, 1, 1, T]
-    return keys if allowed is None else keys & allowed                  # [B, 1, T, T]
+    keys = ~pad_mask[:, None, None, :]  # [B, 1, 1, T]
+    return keys if allowed is None else keys & allowed  # [B, 1, T, T]
 
 
 class TinyLM(nn.Module):
@@ -253,8 +287,9 @@ class TinyLM(nn.Module):
         c = config
         self.tok_emb = nn.Embedding(c.vocab_size, c.d_model)
         self.pos_emb = nn.Embedding(c.max_len, c.d_model)
-        self.blocks = nn.ModuleList(Block(c.d_model, c.n_heads, c.d_ff, c.dropout)
-                                    for _ in range(c.n_layers))
+        self.blocks = nn.ModuleList(
+            Block(c.d_model, c.n_heads, c.d_ff, c.dropout) for _ in range(c.n_layers)
+        )
         self.norm_f = nn.LayerNorm(c.d_model)
         self.head = nn.Linear(c.d_model, c.vocab_size)
         self.apply(self._init_weights)
@@ -279,14 +314,25 @@ class TinyLM(nn.Module):
         self._check_tokens(tokens)
         return self.tok_emb(tokens)
 
-    def forward(self, tokens: torch.Tensor, ffn_keep: torch.Tensor | None = None,
-                pad_mask: torch.Tensor | None = None, return_hidden: bool = False):
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        ffn_keep: torch.Tensor | None = None,
+        pad_mask: torch.Tensor | None = None,
+        return_hidden: bool = False,
+    ):
         """Logits ``[B, T, V]`` of ``tokens [B, T]`` (and the hidden states if ``return_hidden``)."""
-        logits, hidden = self.forward_embeds(self.embed(tokens), ffn_keep=ffn_keep, pad_mask=pad_mask)
+        logits, hidden = self.forward_embeds(
+            self.embed(tokens), ffn_keep=ffn_keep, pad_mask=pad_mask
+        )
         return (logits, hidden) if return_hidden else logits
 
-    def forward_embeds(self, embeds: torch.Tensor, ffn_keep: torch.Tensor | None = None,
-                       pad_mask: torch.Tensor | None = None):
+    def forward_embeds(
+        self,
+        embeds: torch.Tensor,
+        ffn_keep: torch.Tensor | None = None,
+        pad_mask: torch.Tensor | None = None,
+    ):
         """``(logits [B, T, V], hidden_states)`` from ``embeds [B, T, d]``; L+1 hidden states ``[B, T, d]``.
 
         ``ffn_keep`` (``[L, B, T]`` or ``[L, 1, T]``, values 0 or 1): where 0, layer l's feed-forward
@@ -295,17 +341,21 @@ class TinyLM(nn.Module):
         """
         B, T = self._check_embeds(embeds)
         keep = self._check_ffn_keep(ffn_keep, B, T, embeds.device)
-        if pad_mask is not None and (pad_mask.shape != (B, T) or pad_mask.dtype != torch.bool):
-            raise ValueError(f"pad_mask must be a BoolTensor of shape {(B, T)}, got "
-                             f"{pad_mask.dtype} {tuple(pad_mask.shape)}")
+        if pad_mask is not None and (
+            pad_mask.shape != (B, T) or pad_mask.dtype != torch.bool
+        ):
+            raise ValueError(
+                f"pad_mask must be a BoolTensor of shape {(B, T)}, got "
+                f"{pad_mask.dtype} {tuple(pad_mask.shape)}"
+            )
         positions = torch.arange(T, device=embeds.device)
-        h = embeds + self.pos_emb(positions)                            # [B, T, d]
+        h = embeds + self.pos_emb(positions)  # [B, T, d]
         allowed = attention_allowed(T, self.config.causal, pad_mask, embeds.device)
         hidden = [h]
         for layer, block in enumerate(self.blocks):
             h = block(h, allowed, keep=None if keep is None else keep[layer])
-            hidden.append(h)                                            # [B, T, d]
-        logits = self.head(self.norm_f(h))                              # [B, T, V]
+            hidden.append(h)  # [B, T, d]
+        logits = self.head(self.norm_f(h))  # [B, T, V]
         return logits, hidden
 
     # ------------------------------------------------------------------ input validation
@@ -313,24 +363,32 @@ class TinyLM(nn.Module):
         if not isinstance(tokens, torch.Tensor) or tokens.dtype != torch.long:
             raise TypeError("tokens must be a LongTensor of token ids")
         if tokens.dim() != 2:
-            raise ValueError(f"tokens must have shape [B, T], got {tuple(tokens.shape)}")
+            raise ValueError(
+                f"tokens must have shape [B, T], got {tuple(tokens.shape)}"
+            )
         if tokens.numel() == 0:
             raise ValueError("tokens is empty")
         if tokens.min() < 0 or tokens.max() >= self.config.vocab_size:
-            raise ValueError(f"token ids must lie in [0, {self.config.vocab_size}), got "
-                             f"[{int(tokens.min())}, {int(tokens.max())}]")
+            raise ValueError(
+                f"token ids must lie in [0, {self.config.vocab_size}), got "
+                f"[{int(tokens.min())}, {int(tokens.max())}]"
+            )
 
     def _check_embeds(self, embeds):
         if not isinstance(embeds, torch.Tensor) or not embeds.is_floating_point():
             raise TypeError("embeds must be a float tensor [B, T, d]")
         if embeds.dim() != 3 or embeds.shape[-1] != self.config.d_model:
-            raise ValueError(f"embeds must have shape [B, T, {self.config.d_model}], got "
-                             f"{tuple(embeds.shape)}")
+            raise ValueError(
+                f"embeds must have shape [B, T, {self.config.d_model}], got "
+                f"{tuple(embeds.shape)}"
+            )
         B, T, _ = embeds.shape
         if B == 0 or T == 0:
             raise ValueError(f"embeds is empty: shape {tuple(embeds.shape)}")
         if T > self.config.max_len:
-            raise ValueError(f"sequence length {T} exceeds max_len={self.config.max_len}")
+            raise ValueError(
+                f"sequence length {T} exceeds max_len={self.config.max_len}"
+            )
         return B, T
 
     def _check_ffn_keep(self, ffn_keep, B, T, device):
@@ -338,10 +396,16 @@ class TinyLM(nn.Module):
             return None
         ffn_keep = torch.as_tensor(ffn_keep, device=device)
         L = self.config.n_layers
-        if ffn_keep.dim() != 3 or ffn_keep.shape[0] != L or ffn_keep.shape[1] not in (1, B) \
-                or ffn_keep.shape[2] != T:
-            raise ValueError(f"ffn_keep must have shape [{L}, {B} or 1, {T}], got "
-                             f"{tuple(ffn_keep.shape)}")
+        if (
+            ffn_keep.dim() != 3
+            or ffn_keep.shape[0] != L
+            or ffn_keep.shape[1] not in (1, B)
+            or ffn_keep.shape[2] != T
+        ):
+            raise ValueError(
+                f"ffn_keep must have shape [{L}, {B} or 1, {T}], got "
+                f"{tuple(ffn_keep.shape)}"
+            )
         if not torch.all((ffn_keep == 0) | (ffn_keep == 1)):
             raise ValueError("ffn_keep must hold only 0s and 1s")
         return ffn_keep
@@ -356,22 +420,35 @@ def next_token_loss(model: TinyLM, batch) -> torch.Tensor:
     weight 0.
     """
     tokens, weight = batch if isinstance(batch, (tuple, list)) else (batch, None)
-    logits = model(tokens[:, :-1])                                      # [B, T-1, V]
-    targets = tokens[:, 1:]                                             # [B, T-1]
-    losses = nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
+    logits = model(tokens[:, :-1])  # [B, T-1, V]
+    targets = tokens[:, 1:]  # [B, T-1]
+    losses = nn.functional.cross_entropy(
+        logits.transpose(1, 2), targets, reduction="none"
+    )
     if weight is None:
         return losses.mean()
     if weight.shape != targets.shape:
-        raise ValueError(f"weight must have shape {tuple(targets.shape)}, got {tuple(weight.shape)}")
+        raise ValueError(
+            f"weight must have shape {tuple(targets.shape)}, got {tuple(weight.shape)}"
+        )
     total = weight.sum()
     if total <= 0:
         raise ValueError("weight is zero everywhere: nothing to learn from")
     return (losses * weight).sum() / total
 
 
-def train_next_token(model: TinyLM, tokens: torch.Tensor, *, steps: int, batch_size: int = 256,
-                     lr: float = 3e-3, weight: torch.Tensor | None = None, seed: int = 0,
-                     weight_decay: float = 0.0, desc: str = "next-token training"):
+def train_next_token(
+    model: TinyLM,
+    tokens: torch.Tensor,
+    *,
+    steps: int,
+    batch_size: int = 256,
+    lr: float = 3e-3,
+    weight: torch.Tensor | None = None,
+    seed: int = 0,
+    weight_decay: float = 0.0,
+    desc: str = "next-token training",
+):
     """Train ``model`` on random mini-batches of ``tokens [N, T]`` with :func:`next_token_loss`.
 
     Uses the course's one training loop, :func:`utils.training.train` (AdamW). Batches are drawn
@@ -381,10 +458,14 @@ def train_next_token(model: TinyLM, tokens: torch.Tensor, *, steps: int, batch_s
     from utils.training import train
 
     if tokens.dim() != 2 or tokens.shape[0] == 0:
-        raise ValueError(f"tokens must be a non-empty [N, T] tensor, got {tuple(tokens.shape)}")
+        raise ValueError(
+            f"tokens must be a non-empty [N, T] tensor, got {tuple(tokens.shape)}"
+        )
     if weight is not None and weight.shape != (tokens.shape[0], tokens.shape[1] - 1):
-        raise ValueError(f"weight must have shape {(tokens.shape[0], tokens.shape[1] - 1)}, got "
-                         f"{tuple(weight.shape)}")
+        raise ValueError(
+            f"weight must have shape {(tokens.shape[0], tokens.shape[1] - 1)}, got "
+            f"{tuple(weight.shape)}"
+        )
     device = next(model.parameters()).device
     n = tokens.shape[0]
     batch_size = min(int(batch_size), n)
@@ -398,13 +479,24 @@ def train_next_token(model: TinyLM, tokens: torch.Tensor, *, steps: int, batch_s
         batch = tokens[idx].to(device)
         return batch if weight is None else (batch, weight[idx].to(device))
 
-    return train(model, next_token_loss, next_batch, steps=steps, lr=lr,
-                 weight_decay=weight_decay, desc=desc)
+    return train(
+        model,
+        next_token_loss,
+        next_batch,
+        steps=steps,
+        lr=lr,
+        weight_decay=weight_decay,
+        desc=desc,
+    )
 
 
 @torch.no_grad()
-def generate_greedy(model: TinyLM, prompt: torch.Tensor, n_new: int,
-                    allowed: list[int] | torch.Tensor | None = None) -> torch.Tensor:
+def generate_greedy(
+    model: TinyLM,
+    prompt: torch.Tensor,
+    n_new: int,
+    allowed: list[int] | torch.Tensor | None = None,
+) -> torch.Tensor:
     """Greedy decoding: append the arg-max next token ``n_new`` times; returns ``[B, T + n_new]``.
 
     ``allowed`` restricts the arg-max to a set of token ids (e.g. the digits, as when a risk is
@@ -415,8 +507,10 @@ def generate_greedy(model: TinyLM, prompt: torch.Tensor, n_new: int,
     if n_new < 1:
         raise ValueError(f"n_new must be at least 1, got {n_new}")
     if prompt.shape[1] + n_new > model.config.max_len:
-        raise ValueError(f"prompt length {prompt.shape[1]} + n_new {n_new} exceeds "
-                         f"max_len={model.config.max_len}")
+        raise ValueError(
+            f"prompt length {prompt.shape[1]} + n_new {n_new} exceeds "
+            f"max_len={model.config.max_len}"
+        )
     was_training = model.training
     model.eval()
     out = prompt
@@ -425,12 +519,12 @@ def generate_greedy(model: TinyLM, prompt: torch.Tensor, n_new: int,
         if allowed.numel() == 0:
             raise ValueError("allowed is empty")
     for _ in range(n_new):
-        logits = model(out)[:, -1]                                      # [B, V]
+        logits = model(out)[:, -1]  # [B, V]
         if allowed is None:
             nxt = logits.argmax(-1)
         else:
             nxt = allowed[logits[:, allowed].argmax(-1)]
-        out = torch.cat([out, nxt[:, None]], dim=1)                     # [B, T + k]
+        out = torch.cat([out, nxt[:, None]], dim=1)  # [B, T + k]
     model.train(was_training)
     return out
 

@@ -155,8 +155,7 @@ def committee_score(scores, committee) -> float:
         raise ValueError("committee must hold integer item ids")
     if committee.min() < 0 or committee.max() >= scores.size:
         raise ValueError(
-            f"committee ids must be in [0, {scores.size - 1}], "
-            f"got {committee.tolist()}"
+            f"committee ids must be in [0, {scores.size - 1}], got {committee.tolist()}"
         )
     if np.unique(committee).size != committee.size:
         raise ValueError("committee must not repeat an item")

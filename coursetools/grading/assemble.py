@@ -6,6 +6,7 @@ the cells the student added. Set-up cells and test cells (visible and hidden tes
 from the instructor's copy: a student cannot edit, delete or reorder the tests that grade them.
 Nothing here runs code.
 """
+
 from __future__ import annotations
 
 import ast
@@ -14,7 +15,13 @@ from pathlib import Path
 
 import nbformat
 
-from coursetools.exercises import HEADER_ID, ANSWER_ROLES, classify, display_path, student_source
+from coursetools.exercises import (
+    ANSWER_ROLES,
+    HEADER_ID,
+    classify,
+    display_path,
+    student_source,
+)
 
 
 @dataclass
@@ -22,9 +29,9 @@ class PlanCell:
     """A code cell of the notebook the grader runs."""
 
     source: str
-    role: str                 # "fixed", "solution", "test" or "extra" (added by the student); a
-                              # hand-graded code answer runs as a "solution"
-    label: str                # grade_id, or "cell N" of the instructor's notebook
+    role: str  # "fixed", "solution", "test" or "extra" (added by the student); a
+    # hand-graded code answer runs as a "solution"
+    label: str  # grade_id, or "cell N" of the instructor's notebook
     points: float = 0.0
 
 
@@ -39,11 +46,19 @@ class Instructor:
     solution_names: list[str]
 
     @classmethod
-    def load(cls, path: Path) -> "Instructor":
+    def load(cls, path: Path) -> Instructor:
         nb = nbformat.read(path, as_version=4)
         roles = classify(nb, display_path(path))
-        code = [c.source for c, r in zip(nb.cells, roles) if c.cell_type == "code" and r.role not in ANSWER_ROLES]
-        solutions = [c.source for c, r in zip(nb.cells, roles) if c.cell_type == "code" and r.role in ANSWER_ROLES]
+        code = [
+            c.source
+            for c, r in zip(nb.cells, roles)
+            if c.cell_type == "code" and r.role not in ANSWER_ROLES
+        ]
+        solutions = [
+            c.source
+            for c, r in zip(nb.cells, roles)
+            if c.cell_type == "code" and r.role in ANSWER_ROLES
+        ]
         return cls(path, nb, roles, _imported_modules(code), _bound_names(solutions))
 
     @property
@@ -59,7 +74,11 @@ class Instructor:
 
 def _parse(source: str):
     try:
-        return ast.parse("\n".join(l for l in source.splitlines() if not l.lstrip().startswith(("%", "!"))))
+        return ast.parse(
+            "\n".join(
+                l for l in source.splitlines() if not l.lstrip().startswith(("%", "!"))
+            )
+        )
     except SyntaxError:
         return None
 
@@ -92,7 +111,11 @@ def _bound_names(sources: list[str]) -> list[str]:
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
                 names |= {(a.asname or a.name).split(".")[0] for a in node.names}
             else:
-                names |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+                names |= {
+                    n.id
+                    for n in ast.walk(node)
+                    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+                }
     return sorted(names)
 
 
@@ -121,25 +144,36 @@ def assemble(instructor: Instructor, submission) -> tuple[list[PlanCell], list[s
         elif cell.cell_type == "code" and cell.source.strip():
             extras_after.setdefault(anchor, []).append(cell.source)
     if order != sorted(order):
-        notes.append("cells were moved; they were run in the order of the original notebook")
+        notes.append(
+            "cells were moved; they were run in the order of the original notebook"
+        )
     plan = [PlanCell(s, "extra", "a cell you added") for s in extras_after.get(-1, [])]
     for index, (cell, role) in enumerate(zip(cells, instructor.roles)):
         label = role.grade_id or f"cell {index}"
         mine = matched.get(index)
         if role.role in ANSWER_ROLES and cell.cell_type == "code":
             if mine is None:
-                notes.append(f"solution cell `{label}` was deleted: graded as unanswered")
+                notes.append(
+                    f"solution cell `{label}` was deleted: graded as unanswered"
+                )
                 source = student_source(cell, role.role)
             else:
                 source = mine.source
             plan.append(PlanCell(source, "solution", label))
         elif cell.cell_type == "code" and role.role not in ANSWER_ROLES:
             if mine is None:
-                notes.append(f"{'test' if role.role == 'test' else 'set-up'} cell `{label}` was deleted: "
-                             "restored from the instructor's copy")
+                notes.append(
+                    f"{'test' if role.role == 'test' else 'set-up'} cell `{label}` was deleted: "
+                    "restored from the instructor's copy"
+                )
             elif mine.source not in (student_source(cell, role.role), cell.source):
-                notes.append(f"changes to the locked cell `{label}` were ignored: restored from the "
-                             "instructor's copy")
+                notes.append(
+                    f"changes to the locked cell `{label}` were ignored: restored from the "
+                    "instructor's copy"
+                )
             plan.append(PlanCell(cell.source, role.role, label, role.points))
-        plan += [PlanCell(s, "extra", "a cell you added") for s in extras_after.get(index, [])]
+        plan += [
+            PlanCell(s, "extra", "a cell you added")
+            for s in extras_after.get(index, [])
+        ]
     return plan, notes

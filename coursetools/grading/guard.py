@@ -13,6 +13,7 @@ Only functions, classes and modules are restored: library state that legitimatel
 records is not stopped (README, "For instructors"). This module runs inside the kernel and imports
 nothing from the grader.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -21,26 +22,49 @@ import types
 
 MARK = "__COURSE_GUARD__"
 ALWAYS = ("builtins", "math", "numpy", "numpy.testing", "utils")
-RECURSIVE = ("numpy.testing", "utils")           # these prefixes are guarded with all submodules
-_IGNORED = {"__warningregistry__", "__loader__", "__spec__", "__cached__", "__file__", "__path__",
-            "__doc__", "__name__", "__package__", "__builtins__", "_", "__", "___"}
-_PER_MODULE = {"builtins": {"input", "raw_input"},   # ipykernel swaps these for every request
-               # IPython wraps it when a notebook's first plot switches on inline figures
-               "matplotlib.pyplot": {"draw_if_interactive"}}
-_MEMBERS = (classmethod, staticmethod, property)     # class members worth guarding besides callables
-_modules: dict = {}        # name -> (module, {attr: value}, {attr: code object})
-_classes: list = []        # (class, {attr: value})
-_names: dict = {}          # notebook global -> value bound by an instructor cell
+RECURSIVE = ("numpy.testing", "utils")  # these prefixes are guarded with all submodules
+_IGNORED = {
+    "__warningregistry__",
+    "__loader__",
+    "__spec__",
+    "__cached__",
+    "__file__",
+    "__path__",
+    "__doc__",
+    "__name__",
+    "__package__",
+    "__builtins__",
+    "_",
+    "__",
+    "___",
+}
+_PER_MODULE = {
+    "builtins": {"input", "raw_input"},  # ipykernel swaps these for every request
+    # IPython wraps it when a notebook's first plot switches on inline figures
+    "matplotlib.pyplot": {"draw_if_interactive"},
+}
+_MEMBERS = (
+    classmethod,
+    staticmethod,
+    property,
+)  # class members worth guarding besides callables
+_modules: dict = {}  # name -> (module, {attr: value}, {attr: code object})
+_classes: list = []  # (class, {attr: value})
+_names: dict = {}  # notebook global -> value bound by an instructor cell
 # builtins the guard itself needs, kept before any student code can replace them
 _original = {"setattr": setattr, "isinstance": isinstance, "callable": callable}
 
 
 def _watched(value) -> bool:
-    return _original["isinstance"](value, types.ModuleType) or _original["callable"](value)
+    return _original["isinstance"](value, types.ModuleType) or _original["callable"](
+        value
+    )
 
 
 def _guarded(name: str, exact: set) -> bool:
-    return name in exact or any(name == p or name.startswith(p + ".") for p in RECURSIVE)
+    return name in exact or any(
+        name == p or name.startswith(p + ".") for p in RECURSIVE
+    )
 
 
 def install(modules: list[str]) -> None:
@@ -49,20 +73,33 @@ def install(modules: list[str]) -> None:
     for name in sorted(exact):
         try:
             importlib.import_module(name)
-        except Exception:          # a module the notebook imports may not exist: its cell will say so
+        except (
+            Exception
+        ):  # a module the notebook imports may not exist: its cell will say so
             pass
     for name, module in list(sys.modules.items()):
         if not isinstance(module, types.ModuleType) or not _guarded(name, exact):
             continue
         skip = _IGNORED | _PER_MODULE.get(name, set())
         attrs = {k: v for k, v in vars(module).items() if k not in skip and _watched(v)}
-        codes = {k: v.__code__ for k, v in attrs.items() if isinstance(v, types.FunctionType)}
+        codes = {
+            k: v.__code__ for k, v in attrs.items() if isinstance(v, types.FunctionType)
+        }
         _modules[name] = (module, attrs, codes)
         if name == "utils" or name.startswith("utils."):
             for value in attrs.values():
                 if isinstance(value, type) and value.__module__ == name:
-                    _classes.append((value, {k: v for k, v in vars(value).items()
-                                             if k not in _IGNORED and (_watched(v) or isinstance(v, _MEMBERS))}))
+                    _classes.append(
+                        (
+                            value,
+                            {
+                                k: v
+                                for k, v in vars(value).items()
+                                if k not in _IGNORED
+                                and (_watched(v) or isinstance(v, _MEMBERS))
+                            },
+                        )
+                    )
 
 
 def _from_notebook(value) -> bool:
@@ -107,7 +144,9 @@ def restore(namespace: dict) -> list[str]:
                 try:
                     value.__code__ = code
                     put_back.append(f"{name}.{key}.__code__")
-                except ValueError:          # cannot happen for a code object we took from this function
+                except (
+                    ValueError
+                ):  # cannot happen for a code object we took from this function
                     put_back.append(f"{name}.{key}.__code__ (could not be restored)")
     for cls, attrs in _classes:
         for key, value in attrs.items():

@@ -7,6 +7,7 @@ instructors"), or ``-`` when nothing ran (not submitted, unreadable). ``feedback
 lists every test cell with its points, the message of each failure, the answers left for the
 instructor to grade by hand, and a note for everything the grader had to repair or refuse.
 """
+
 from __future__ import annotations
 
 import csv
@@ -36,8 +37,10 @@ class Report:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     max_override: float | None = None
-    isolation: str = "-"              # how its kernel was isolated (the gradebook's last column)
-    by_hand: list[tuple[str, float]] = field(default_factory=list)   # (grade_id, points) graded by hand
+    isolation: str = "-"  # how its kernel was isolated (the gradebook's last column)
+    by_hand: list[tuple[str, float]] = field(
+        default_factory=list
+    )  # (grade_id, points) graded by hand
 
     @property
     def points(self) -> float:
@@ -45,12 +48,20 @@ class Report:
 
     @property
     def max_points(self) -> float:
-        return self.max_override if self.max_override is not None else sum(t.max_points for t in self.tests)
+        return (
+            self.max_override
+            if self.max_override is not None
+            else sum(t.max_points for t in self.tests)
+        )
 
 
 def zero(instructor, message: str) -> list[CellScore]:
     """No points on any test cell of ``instructor``, each with ``message``."""
-    return [CellScore(r.grade_id, 0.0, r.points, message) for r in instructor.roles if r.role == "test"]
+    return [
+        CellScore(r.grade_id, 0.0, r.points, message)
+        for r in instructor.roles
+        if r.role == "test"
+    ]
 
 
 def not_submitted(reports: list[Report], instructors: dict) -> list[Report]:
@@ -61,7 +72,12 @@ def not_submitted(reports: list[Report], instructors: dict) -> list[Report]:
     for exercise in sorted({r.exercise for r in reports if r.exercise in instructors}):
         for student in students:
             if (student, exercise) not in handed_in:
-                report = Report(student, exercise, "(none)", zero(instructors[exercise], "not submitted"))
+                report = Report(
+                    student,
+                    exercise,
+                    "(none)",
+                    zero(instructors[exercise], "not submitted"),
+                )
                 report.notes.append("no notebook for this exercise was found")
                 missing.append(report)
     return missing
@@ -70,15 +86,30 @@ def not_submitted(reports: list[Report], instructors: dict) -> list[Report]:
 def feedback_text(student: str, reports: list[Report]) -> str:
     lines = [f"# Feedback for {student}", ""]
     for r in reports:
-        lines += [f"## {r.exercise}: {r.points:g} / {r.max_points:g} points", "", f"Graded file: `{r.submission}`", ""]
+        lines += [
+            f"## {r.exercise}: {r.points:g} / {r.max_points:g} points",
+            "",
+            f"Graded file: `{r.submission}`",
+            "",
+        ]
         for t in r.tests:
-            mark = "passed" if t.points == t.max_points else "failed: " + t.message.strip().replace("\n", "\n  ")
+            mark = (
+                "passed"
+                if t.points == t.max_points
+                else "failed: " + t.message.strip().replace("\n", "\n  ")
+            )
             lines.append(f"* `{t.grade_id}` ({t.points:g}/{t.max_points:g}): {mark}")
         for grade_id, points in r.by_hand:
-            worth = f"up to {points:g} points, not included above" if points else "no points"
+            worth = (
+                f"up to {points:g} points, not included above"
+                if points
+                else "no points"
+            )
             lines.append(f"* `{grade_id}` (written answer, {worth}): graded by hand")
         if r.notes:
-            lines += ["", "Notes from the grader:", ""] + ["* " + n.strip().replace("\n", "\n  ") for n in r.notes]
+            lines += ["", "Notes from the grader:", ""] + [
+                "* " + n.strip().replace("\n", "\n  ") for n in r.notes
+            ]
         lines.append("")
     return "\n".join(lines)
 
@@ -91,7 +122,15 @@ def write_outputs(reports: list[Report], out: Path) -> None:
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
         for r in reports:
-            writer.writerow([r.student, r.exercise, f"{r.points:g}", f"{r.max_points:g}", r.isolation])
+            writer.writerow(
+                [
+                    r.student,
+                    r.exercise,
+                    f"{r.points:g}",
+                    f"{r.max_points:g}",
+                    r.isolation,
+                ]
+            )
     (out / "feedback").mkdir(exist_ok=True)
     for student in sorted({r.student for r in reports}):
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", student)

@@ -2,6 +2,7 @@
 
 A submission is a notebook file; a class is a folder of them (README, "For instructors").
 """
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,10 @@ def _student_of_folder(folder: Path) -> str:
     """A folder's name, except the course's own ``exercises/`` (a student checking their own
     work there): then the name of the user running the grader."""
     folder = Path(folder).resolve()
-    if folder.name == "exercises" and (folder.parent / "utils" / "__init__.py").is_file():
+    if (
+        folder.name == "exercises"
+        and (folder.parent / "utils" / "__init__.py").is_file()
+    ):
         import getpass
 
         try:
@@ -39,11 +43,16 @@ def find_submissions(target: Path) -> list[tuple[str, Path, Path | None]]:
     """
     target = Path(target)
     if target.is_file():
-        student = _student_of_folder(target.parent) if _EXERCISE_NAME.match(target.name) \
+        student = (
+            _student_of_folder(target.parent)
+            if _EXERCISE_NAME.match(target.name)
             else target.stem
+        )
         return [(student, target, None)]
     if any(_EXERCISE_NAME.match(p.name) for p in target.glob("*.ipynb")):
-        return [(_student_of_folder(target), nb, target) for nb in _notebooks_in(target)]
+        return [
+            (_student_of_folder(target), nb, target) for nb in _notebooks_in(target)
+        ]
     out = []
     for entry in sorted(target.iterdir()):
         if entry.name.startswith("."):
@@ -59,20 +68,32 @@ _EXERCISE_NAME = re.compile(r"^\d\d-.+\.ipynb$")
 
 
 def _notebooks_in(folder: Path) -> list[Path]:
-    return sorted(nb for nb in folder.rglob("*.ipynb")
-                  if not any(part.startswith(".") for part in nb.relative_to(folder).parts))
+    return sorted(
+        nb
+        for nb in folder.rglob("*.ipynb")
+        if not any(part.startswith(".") for part in nb.relative_to(folder).parts)
+    )
 
 
 def exercise_of(path: Path, known: set[str]) -> str | None:
     """Which exercise a notebook is: the generator's metadata, else the file name (``NN-slug-exercises``,
     ``NN-slug``, or any name containing an exercise's name)."""
     try:
-        meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get(META_KEY, {})
+        meta = (
+            json.loads(path.read_text(encoding="utf-8"))
+            .get("metadata", {})
+            .get(META_KEY, {})
+        )
         if isinstance(meta, dict) and meta.get("exercise") in known:
             return meta["exercise"]
     except Exception:
         pass
-    stem = exercise_stem(path.name)         # 01-balance-score-exercises.ipynb or 01-balance-score.ipynb
+    stem = exercise_stem(
+        path.name
+    )  # 01-balance-score-exercises.ipynb or 01-balance-score.ipynb
     if stem in known:
         return stem
-    return next((name for name in sorted(known, key=len, reverse=True) if name in path.stem), None)
+    return next(
+        (name for name in sorted(known, key=len, reverse=True) if name in path.stem),
+        None,
+    )
