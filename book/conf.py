@@ -84,7 +84,7 @@ html_context = {
 # mode makes the theme log a console error)
 html_static_path = ["static"]
 html_css_files = ["course.css"]
-html_js_files = ["mathjax-fallback.js"]
+html_js_files = ["mathjax-fallback.js", "math-overflow.js"]
 html_show_search_summary = False  # summaries fetch() each page: blocked on file:// URLs
 html_copy_source = False
 html_show_sourcelink = False

@@ -13,6 +13,7 @@ CI (CI=true) they fail instead.
 from __future__ import annotations
 
 import fcntl
+import html
 import json
 import multiprocessing
 import os
@@ -106,14 +107,14 @@ def test_landing_page_has_a_card_per_chapter_and_planned_ones_are_not_links(book
 
 
 def test_scoreboard_shows_the_records_of_this_build(book):
-    board = _plain_quotes(read(book, "scoreboard.html"))
+    board = _page_text(book, "scoreboard.html")
     records = [r for page in book.pages for r in page.records()]
     assert records, "no chapter recorded a claim"
     for record in records:
-        assert _plain_quotes(_html_text(record["claim"])) in board
+        assert _words(record["claim"]) in board
         for key in ("paper_value", "ours", "threshold"):
             for shown in _shown(record[key]):
-                assert _plain_quotes(_html_text(shown)) in board, (
+                assert _words(shown) in board, (
                     f"{key} {shown!r} of {record['claim']!r} is not on the scoreboard"
                 )
     asserted = [r for r in records if r.get("asserted", True)]
@@ -145,15 +146,19 @@ def _plain_quotes(text: str) -> str:
     return text
 
 
-def _html_text(text: str) -> str:
-    import html
+def _words(text: str) -> str:
+    """Text as a page shows it: Sphinx's typographic quotes undone, whitespace collapsed."""
+    return _plain_quotes(" ".join(str(text).split()))
 
-    return html.escape(text, quote=False)
+
+def _page_text(book, name: str) -> str:
+    """A built page's HTML with entities decoded (Sphinx writes "@" as &#64;), as words."""
+    return _words(html.unescape(read(book, name)))
 
 
 def test_chapter_pages_cite_the_paper_and_offer_downloads(book):
     for page in book.pages:
-        text = _plain_quotes(read(book, f"chapters/{page.name}.html"))
+        text = _page_text(book, f"chapters/{page.name}.html")
         downloads = [
             p
             for name in (page.path.name, f"{page.path.stem}-exercises.ipynb")
@@ -162,7 +167,7 @@ def test_chapter_pages_cite_the_paper_and_offer_downloads(book):
         assert downloads, f"{page.name}: notebook not offered for download"
         if page.catalog is not None:
             assert page.catalog.paper_url in text
-            assert _plain_quotes(_html_text(page.catalog.title)) in text
+            assert _words(page.catalog.title) in text
         assert 'class="prev-next-area"' in text or "prev-next" in text, (
             "no previous/next navigation"
         )

@@ -1,4 +1,5 @@
 """Tests of utils.discrete_diffusion (chapter 13, RADD): brute force and library references."""
+
 from __future__ import annotations
 
 import math
@@ -9,11 +10,33 @@ import torch
 from scipy import stats
 
 from utils.discrete_diffusion import (
-    ConditionalMLP, MarkovChainSource, all_sequences, ao_arm_bound, ao_arm_loss, brute_force_concrete_score,
-    BoundEstimate, SampleResult, chain_rule_nll, concrete_score, concrete_score_scalar, conditional_fn,
-    exact_conditional_fn, expected_nfe, lambda_dce_bound, lambda_dce_loss, network_conditionals,
-    oracle_nll_per_token, log_linear_sigma_bar, mask_k_tokens, mask_tokens, model_conditional_fn, noisy_marginal,
-    reveal_probability, sample_absorbing, sticky_chain, stratified_mask_probs,
+    BoundEstimate,
+    ConditionalMLP,
+    MarkovChainSource,
+    SampleResult,
+    all_sequences,
+    ao_arm_bound,
+    ao_arm_loss,
+    brute_force_concrete_score,
+    chain_rule_nll,
+    concrete_score,
+    concrete_score_scalar,
+    conditional_fn,
+    exact_conditional_fn,
+    expected_nfe,
+    lambda_dce_bound,
+    lambda_dce_loss,
+    log_linear_sigma_bar,
+    mask_k_tokens,
+    mask_tokens,
+    model_conditional_fn,
+    network_conditionals,
+    noisy_marginal,
+    oracle_nll_per_token,
+    reveal_probability,
+    sample_absorbing,
+    sticky_chain,
+    stratified_mask_probs,
 )
 
 V = 4
@@ -51,7 +74,9 @@ def test_log_prob_and_entropy_match_enumeration_and_scipy(source):
     assert source.entropy(5) == pytest.approx(stats.entropy(p.numpy()), abs=1e-10)
     # one step of the chain: the entropy of the first token plus one transition row on average
     rows = stats.entropy(source.transition.numpy(), axis=1)
-    assert source.entropy(2) == pytest.approx(stats.entropy(source.initial.numpy()) + source.initial.numpy() @ rows)
+    assert source.entropy(2) == pytest.approx(
+        stats.entropy(source.initial.numpy()) + source.initial.numpy() @ rows
+    )
 
 
 def test_samples_follow_the_chain(source):
@@ -68,10 +93,17 @@ def test_samples_follow_the_chain(source):
 def test_conditionals_match_brute_force_enumeration(source):
     x0 = source.sample(12, 5, gen(2))
     x_t, masked = mask_tokens(x0, 0.6, V, gen(3))
-    x_t[0] = V                      # a fully masked row: the conditionals are the marginals
+    x_t[0] = V  # a fully masked row: the conditionals are the marginals
     exact = source.conditionals(x_t)
-    torch.testing.assert_close(exact, enumerate_conditionals(source, x_t), rtol=0, atol=1e-12)
-    marginals = torch.stack([source.initial @ torch.linalg.matrix_power(source.transition, i) for i in range(5)])
+    torch.testing.assert_close(
+        exact, enumerate_conditionals(source, x_t), rtol=0, atol=1e-12
+    )
+    marginals = torch.stack(
+        [
+            source.initial @ torch.linalg.matrix_power(source.transition, i)
+            for i in range(5)
+        ]
+    )
     torch.testing.assert_close(exact[0], marginals, rtol=0, atol=1e-12)
     unmasked = x_t != V
     assert torch.equal(exact[unmasked].argmax(-1), x_t[unmasked])
@@ -86,21 +118,30 @@ def test_theorem1_concrete_score_is_scalar_times_conditional(source, sigma_bar):
     theorem = concrete_score(source.conditionals(x_t), x_t, sigma_bar, V)
     torch.testing.assert_close(theorem, brute, rtol=1e-12, atol=0)
     # the quotient by the scalar does not depend on time
-    again = brute_force_concrete_score(source, x_t, 2 * sigma_bar) / concrete_score_scalar(2 * sigma_bar)
-    torch.testing.assert_close(brute / concrete_score_scalar(sigma_bar), again, rtol=1e-12, atol=1e-15)
+    again = brute_force_concrete_score(
+        source, x_t, 2 * sigma_bar
+    ) / concrete_score_scalar(2 * sigma_bar)
+    torch.testing.assert_close(
+        brute / concrete_score_scalar(sigma_bar), again, rtol=1e-12, atol=1e-15
+    )
 
 
 def test_noisy_marginal_sums_to_one_over_all_noisy_sequences(source):
-    noisy = all_sequences(V + 1, 3)                                       # tokens 0..3 and the mask 4
-    assert float(noisy_marginal(source, noisy, 0.9).sum()) == pytest.approx(1.0, abs=1e-12)
+    noisy = all_sequences(V + 1, 3)  # tokens 0..3 and the mask 4
+    assert float(noisy_marginal(source, noisy, 0.9).sum()) == pytest.approx(
+        1.0, abs=1e-12
+    )
 
 
 def test_scalar_and_schedule():
     s = torch.tensor([0.1, 1.0, 5.0], dtype=torch.float64)
-    torch.testing.assert_close(concrete_score_scalar(s), torch.exp(-s) / (1 - torch.exp(-s)))
+    torch.testing.assert_close(
+        concrete_score_scalar(s), torch.exp(-s) / (1 - torch.exp(-s))
+    )
     t = torch.tensor([0.0, 0.5, 1.0])
-    torch.testing.assert_close(1 - torch.exp(-log_linear_sigma_bar(t, eps=1e-3)),
-                               (1 - 1e-3) * t.double())
+    torch.testing.assert_close(
+        1 - torch.exp(-log_linear_sigma_bar(t, eps=1e-3)), (1 - 1e-3) * t.double()
+    )
 
 
 # ---------------------------------------------------------------- losses and the bound
@@ -110,7 +151,9 @@ def test_lambda_dce_matches_torch_cross_entropy():
     x0 = torch.randint(0, V, (5, 7), generator=g)
     lam = torch.tensor([0.1, 0.3, 0.5, 0.9, 1.0])
     x_t, masked = mask_tokens(x0, lam, V, g)
-    ce = torch.nn.functional.cross_entropy(log_cond.transpose(1, 2), x0, reduction="none")   # [B, L]
+    ce = torch.nn.functional.cross_entropy(
+        log_cond.transpose(1, 2), x0, reduction="none"
+    )  # [B, L]
     expected = (ce * masked).sum(1) / lam
     torch.testing.assert_close(lambda_dce_loss(log_cond, x0, masked, lam), expected)
     # unmasked positions contribute nothing
@@ -123,7 +166,9 @@ def test_ao_arm_loss_weights_by_length_over_k():
     log_cond = torch.full((1, 4, V), math.log(0.25))
     x0 = torch.zeros(1, 4, dtype=torch.long)
     masked = torch.tensor([[True, False, True, False]])
-    assert float(ao_arm_loss(log_cond, x0, masked)) == pytest.approx(4 / 2 * 2 * math.log(4))
+    assert float(ao_arm_loss(log_cond, x0, masked)) == pytest.approx(
+        4 / 2 * 2 * math.log(4)
+    )
 
 
 def test_chain_rule_with_exact_conditionals_is_exact_for_every_order(source):
@@ -133,7 +178,9 @@ def test_chain_rule_with_exact_conditionals_is_exact_for_every_order(source):
     g = gen(8)
     for _ in range(4):
         order = torch.randperm(8, generator=g)
-        torch.testing.assert_close(chain_rule_nll(cond, x0, order), exact, rtol=0, atol=1e-10)
+        torch.testing.assert_close(
+            chain_rule_nll(cond, x0, order), exact, rtol=0, atol=1e-10
+        )
 
 
 def test_ao_arm_bound_is_unbiased_with_exact_conditionals(source):
@@ -142,7 +189,9 @@ def test_ao_arm_bound_is_unbiased_with_exact_conditionals(source):
     exact = float(-source.log_prob(x0).mean()) / 8
     assert abs(bound.per_token - exact) < 4 * bound.stderr_per_token
     # a model that ignores the context pays for it: its bound sits well above the exact NLL
-    uniform = conditional_fn(lambda x: torch.full((*x.shape, V), 1 / V, dtype=torch.float64), V)
+    uniform = conditional_fn(
+        lambda x: torch.full((*x.shape, V), 1 / V, dtype=torch.float64), V
+    )
     assert ao_arm_bound(uniform, x0, 2, gen(11)).per_token == pytest.approx(math.log(V))
     assert math.log(V) - exact > 0.2
 
@@ -157,7 +206,10 @@ def test_mask_k_tokens_masks_exactly_k(source):
 def test_stratified_mask_probs_cover_the_unit_interval():
     lam = stratified_mask_probs(100, gen(15))
     assert lam.min() >= 1e-3 and lam.max() <= 1
-    assert torch.equal((lam.sort().values * 100).floor().clamp(max=99), torch.arange(100.0, dtype=torch.float64))
+    assert torch.equal(
+        (lam.sort().values * 100).floor().clamp(max=99),
+        torch.arange(100.0, dtype=torch.float64),
+    )
 
 
 # ---------------------------------------------------------------- the sampler and caching
@@ -167,7 +219,9 @@ def test_reveal_probability_is_one_over_steps_left():
 
 
 def test_expected_nfe_formula():
-    assert expected_nfe(1024, 1024) == pytest.approx(647.4, abs=0.1)        # the paper's E-NFE
+    assert expected_nfe(1024, 1024) == pytest.approx(
+        647.4, abs=0.1
+    )  # the paper's E-NFE
     assert expected_nfe(1, 16) == 1 and expected_nfe(64, 1) == pytest.approx(1)
 
 
@@ -177,7 +231,7 @@ def test_cached_and_uncached_samplers_give_identical_samples(source, steps):
     cached = sample_absorbing(cond, 300, 8, steps, cache=True, generator=gen(16))
     plain = sample_absorbing(cond, 300, 8, steps, cache=False, generator=gen(16))
     assert torch.equal(cached.samples, plain.samples)
-    assert (cached.samples < V).all()                                       # everything revealed
+    assert (cached.samples < V).all()  # everything revealed
     assert (plain.nfe == steps).all()
     assert (cached.nfe >= 1).all() and (cached.nfe <= min(steps, 8)).all()
     # a different random stream gives different samples (the equality above is not vacuous)
@@ -199,12 +253,16 @@ def test_cached_nfe_matches_the_occupied_steps_formula(source):
     cond = exact_conditional_fn(source)
     result = sample_absorbing(cond, 3000, 8, 16, cache=True, generator=gen(19))
     nfe = result.nfe.double()
-    assert abs(float(nfe.mean()) - expected_nfe(16, 8)) < 4 * float(nfe.std()) / math.sqrt(3000)
+    assert abs(float(nfe.mean()) - expected_nfe(16, 8)) < 4 * float(
+        nfe.std()
+    ) / math.sqrt(3000)
 
 
 def test_sampler_marginals_follow_the_chain(source):
     """One step reveals every token independently from its marginal: first token ~ initial."""
-    x = sample_absorbing(exact_conditional_fn(source), 4000, 5, 1, generator=gen(20)).samples
+    x = sample_absorbing(
+        exact_conditional_fn(source), 4000, 5, 1, generator=gen(20)
+    ).samples
     last_marginal = source.initial @ torch.linalg.matrix_power(source.transition, 4)
     for column, probs in ((0, source.initial), (4, last_marginal)):
         counts = np.bincount(x[:, column].numpy(), minlength=V)
@@ -218,7 +276,7 @@ def test_network_has_no_time_input_and_returns_log_probabilities():
     assert out.shape == (3, 5, V)
     torch.testing.assert_close(out.exp().sum(-1), torch.ones(3, 5))
     with pytest.raises(TypeError):
-        model(torch.full((3, 5), V), torch.tensor(0.5))                    # no time argument
+        model(torch.full((3, 5), V), torch.tensor(0.5))  # no time argument
     with pytest.raises(ValueError, match="5 positions"):
         model(torch.zeros(3, 4, dtype=torch.long))
 
@@ -307,7 +365,9 @@ def test_lambda_dce_bound_agrees_with_the_ao_arm_form_with_exact_conditionals(so
     gap = (lam.per_sequence - exact) / 8
     assert abs(float(gap.mean())) < 4 * float(gap.std()) / math.sqrt(len(gap))
     # the control: a schedule that stops at 90% masked misses the most-masked part of the integral
-    early = lambda_dce_bound(cond, x0, n_draws=8, generator=gen(33), final_mask_prob=0.9)
+    early = lambda_dce_bound(
+        cond, x0, n_draws=8, generator=gen(33), final_mask_prob=0.9
+    )
     low = (early.per_sequence - ao.per_sequence) / 8
     assert float(low.mean()) < -8 * float(low.std()) / math.sqrt(len(low))
 
@@ -316,12 +376,20 @@ def test_lambda_dce_bound_of_a_uniform_model_is_log_v_exactly():
     """A model that predicts uniformly pays log V per masked token; the 1/lambda weight makes the
     expected number of charged tokens L for every lambda, so each draw gives L log V on average."""
     x0 = torch.zeros(4000, 6, dtype=torch.long)
-    uniform = conditional_fn(lambda x: torch.full((*x.shape, V), 1 / V, dtype=torch.float64), V)
+    uniform = conditional_fn(
+        lambda x: torch.full((*x.shape, V), 1 / V, dtype=torch.float64), V
+    )
     bound = lambda_dce_bound(uniform, x0, n_draws=4, generator=gen(34))
     assert isinstance(bound, BoundEstimate) and bound.length == 6
-    assert bound.per_token == pytest.approx(math.log(V), abs=4 * bound.stderr_per_token + 1e-3)
-    half = lambda_dce_bound(uniform, x0, n_draws=4, generator=gen(35), final_mask_prob=0.5)
-    assert half.per_token == pytest.approx(0.5 * math.log(V), abs=4 * half.stderr_per_token + 1e-3)
+    assert bound.per_token == pytest.approx(
+        math.log(V), abs=4 * bound.stderr_per_token + 1e-3
+    )
+    half = lambda_dce_bound(
+        uniform, x0, n_draws=4, generator=gen(35), final_mask_prob=0.5
+    )
+    assert half.per_token == pytest.approx(
+        0.5 * math.log(V), abs=4 * half.stderr_per_token + 1e-3
+    )
 
 
 def test_lambda_dce_bound_rejects_bad_arguments(source):
@@ -337,9 +405,13 @@ def test_lambda_dce_bound_rejects_bad_arguments(source):
 
 
 def test_bound_estimate_summaries_are_per_token():
-    est = BoundEstimate(torch.tensor([8.0, 12.0, 10.0, 10.0], dtype=torch.float64), length=4)
+    est = BoundEstimate(
+        torch.tensor([8.0, 12.0, 10.0, 10.0], dtype=torch.float64), length=4
+    )
     assert est.per_token == 2.5
-    assert est.stderr_per_token == pytest.approx(float(torch.tensor([8.0, 12, 10, 10]).std()) / 2 / 4)
+    assert est.stderr_per_token == pytest.approx(
+        float(torch.tensor([8.0, 12, 10, 10]).std()) / 2 / 4
+    )
 
 
 def test_network_conditionals_are_the_exponentiated_network_output():
@@ -362,4 +434,6 @@ def test_sample_result_mean_nfe_and_oracle_nll(source):
     assert oracle_nll_per_token(source, x) == pytest.approx(expected, rel=1e-12)
     # the chain's own samples score its entropy per token on average
     samples = source.sample(20000, 8, gen(37))
-    assert oracle_nll_per_token(source, samples) == pytest.approx(source.entropy(8) / 8, abs=0.01)
+    assert oracle_nll_per_token(source, samples) == pytest.approx(
+        source.entropy(8) / 8, abs=0.01
+    )

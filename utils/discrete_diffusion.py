@@ -26,12 +26,13 @@ have shape ``[B, L]``; conditionals have shape ``[B, L, V]``. A *conditional fun
 ``cond_fn(x_t) -> [B, L, V]`` returns, for every position, a probability vector over the ``V``
 clean tokens given the unmasked tokens of ``x_t`` (only masked positions are ever used).
 """
+
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import nn
@@ -43,10 +44,14 @@ MAX_BRUTE_FORCE_SEQUENCES = 100_000
 # --------------------------------------------------------------------------------------------
 # input checks
 # --------------------------------------------------------------------------------------------
-def _check_tokens(x: torch.Tensor, vocab_size: int, *, allow_mask: bool, name: str = "x") -> None:
+def _check_tokens(
+    x: torch.Tensor, vocab_size: int, *, allow_mask: bool, name: str = "x"
+) -> None:
     """Raise a clear error unless ``x`` is a non-empty ``[B, L]`` integer tensor of valid tokens."""
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of token ids, got {type(x).__name__}")
+        raise TypeError(
+            f"{name} must be a torch.Tensor of token ids, got {type(x).__name__}"
+        )
     if x.dim() != 2:
         raise ValueError(f"{name} must have shape [B, L], got shape {tuple(x.shape)}")
     if x.numel() == 0:
@@ -55,19 +60,35 @@ def _check_tokens(x: torch.Tensor, vocab_size: int, *, allow_mask: bool, name: s
         raise TypeError(f"{name} must hold integer token ids, got dtype {x.dtype}")
     top = vocab_size if allow_mask else vocab_size - 1
     if int(x.min()) < 0 or int(x.max()) > top:
-        what = f"0..{vocab_size - 1} or the mask id {vocab_size}" if allow_mask else f"0..{vocab_size - 1}"
-        raise ValueError(f"{name} holds token ids outside {what} (min {int(x.min())}, max {int(x.max())})")
+        what = (
+            f"0..{vocab_size - 1} or the mask id {vocab_size}"
+            if allow_mask
+            else f"0..{vocab_size - 1}"
+        )
+        raise ValueError(
+            f"{name} holds token ids outside {what} (min {int(x.min())}, max {int(x.max())})"
+        )
 
 
-def _check_mask_prob(mask_prob: torch.Tensor, batch: int, name: str = "mask_prob") -> torch.Tensor:
+def _check_mask_prob(
+    mask_prob: torch.Tensor, batch: int, name: str = "mask_prob"
+) -> torch.Tensor:
     """Turn ``mask_prob`` into a float64 ``[B]`` tensor in (0, 1]; raise a clear error otherwise."""
     lam = torch.as_tensor(mask_prob, dtype=torch.float64)
     if lam.dim() == 0:
         lam = lam.expand(batch)
     if lam.shape != (batch,):
-        raise ValueError(f"{name} must be a number or have shape [{batch}], got shape {tuple(lam.shape)}")
-    if not bool(torch.isfinite(lam).all()) or bool((lam <= 0).any()) or bool((lam > 1).any()):
-        raise ValueError(f"{name} must lie in (0, 1]; got values from {float(lam.min())} to {float(lam.max())}")
+        raise ValueError(
+            f"{name} must be a number or have shape [{batch}], got shape {tuple(lam.shape)}"
+        )
+    if (
+        not bool(torch.isfinite(lam).all())
+        or bool((lam <= 0).any())
+        or bool((lam > 1).any())
+    ):
+        raise ValueError(
+            f"{name} must lie in (0, 1]; got values from {float(lam.min())} to {float(lam.max())}"
+        )
     return lam
 
 
@@ -88,14 +109,26 @@ class MarkovChainSource:
         P = torch.as_tensor(transition, dtype=torch.float64)
         pi0 = torch.as_tensor(initial, dtype=torch.float64)
         if P.dim() != 2 or P.shape[0] != P.shape[1] or P.shape[0] < 2:
-            raise ValueError(f"transition must be a square [V, V] matrix with V >= 2, got shape {tuple(P.shape)}")
+            raise ValueError(
+                f"transition must be a square [V, V] matrix with V >= 2, got shape {tuple(P.shape)}"
+            )
         if pi0.shape != (P.shape[0],):
-            raise ValueError(f"initial must have shape [{P.shape[0]}], got shape {tuple(pi0.shape)}")
+            raise ValueError(
+                f"initial must have shape [{P.shape[0]}], got shape {tuple(pi0.shape)}"
+            )
         for name, probs in (("transition", P), ("initial", pi0)):
-            if not bool(torch.isfinite(probs).all()) or bool((probs < 0).any()) or bool((probs > 1).any()):
+            if (
+                not bool(torch.isfinite(probs).all())
+                or bool((probs < 0).any())
+                or bool((probs > 1).any())
+            ):
                 raise ValueError(f"{name} holds probabilities outside [0, 1]")
-        if not torch.allclose(P.sum(1), torch.ones(P.shape[0], dtype=torch.float64), atol=1e-9):
-            raise ValueError(f"every row of transition must sum to 1, got row sums {P.sum(1).tolist()}")
+        if not torch.allclose(
+            P.sum(1), torch.ones(P.shape[0], dtype=torch.float64), atol=1e-9
+        ):
+            raise ValueError(
+                f"every row of transition must sum to 1, got row sums {P.sum(1).tolist()}"
+            )
         if abs(float(pi0.sum()) - 1) > 1e-9:
             raise ValueError(f"initial must sum to 1, got {float(pi0.sum())}")
         self.transition, self.initial = P, pi0
@@ -108,14 +141,20 @@ class MarkovChainSource:
     def mask_id(self) -> int:
         return self.vocab_size
 
-    def sample(self, n: int, length: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample(
+        self, n: int, length: int, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         """``n`` sequences of ``length`` tokens, shape ``[n, length]`` (int64)."""
         if n < 1 or length < 1:
             raise ValueError(f"need n >= 1 and length >= 1, got n={n}, length={length}")
         x = torch.empty(n, length, dtype=torch.long)
-        x[:, 0] = torch.multinomial(self.initial.expand(n, -1), 1, generator=generator).squeeze(1)
+        x[:, 0] = torch.multinomial(
+            self.initial.expand(n, -1), 1, generator=generator
+        ).squeeze(1)
         for i in range(1, length):
-            x[:, i] = torch.multinomial(self.transition[x[:, i - 1]], 1, generator=generator).squeeze(1)
+            x[:, i] = torch.multinomial(
+                self.transition[x[:, i - 1]], 1, generator=generator
+            ).squeeze(1)
         return x
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
@@ -135,7 +174,7 @@ class MarkovChainSource:
             return -(p * torch.log(p.clamp_min(1e-300))).sum(-1)
 
         total, marginal = float(h(self.initial)), self.initial
-        row_entropy = h(self.transition)                               # [V]
+        row_entropy = h(self.transition)  # [V]
         for _ in range(length - 1):
             total += float(marginal @ row_entropy)
             marginal = marginal @ self.transition
@@ -153,10 +192,14 @@ class MarkovChainSource:
         V, P = self.vocab_size, self.transition
         masked = x_t == self.mask_id
         # evidence[b, i, v] = 1 if token v is compatible with what is seen at position i
-        evidence = torch.nn.functional.one_hot(x_t.clamp(max=V - 1), V).to(torch.float64)
-        evidence[masked] = 1.0                                          # [B, L, V]
-        prior = torch.empty(B, L, V, dtype=torch.float64)               # p(x^i | evidence left of i)
-        after = torch.empty(B, L, V, dtype=torch.float64)               # p(evidence right of i | x^i)
+        evidence = torch.nn.functional.one_hot(x_t.clamp(max=V - 1), V).to(
+            torch.float64
+        )
+        evidence[masked] = 1.0  # [B, L, V]
+        prior = torch.empty(B, L, V, dtype=torch.float64)  # p(x^i | evidence left of i)
+        after = torch.empty(
+            B, L, V, dtype=torch.float64
+        )  # p(evidence right of i | x^i)
         message = self.initial.expand(B, V)
         for i in range(L):
             prior[:, i] = message
@@ -184,11 +227,13 @@ def sticky_chain(vocab_size: int = 4, stay: float = 0.65) -> MarkovChainSource:
         raise ValueError(f"stay must lie in (0, 1), got {stay}")
     states = torch.arange(vocab_size, dtype=torch.float64)
     distance = (states[:, None] - states[None, :]).abs()
-    closeness = 1.0 / distance.clamp_min(1)                            # 1, 1/2, 1/3, ... off the diagonal
+    closeness = 1.0 / distance.clamp_min(1)  # 1, 1/2, 1/3, ... off the diagonal
     closeness.fill_diagonal_(0.0)
     P = (1 - stay) * closeness / closeness.sum(1, keepdim=True)
     P.fill_diagonal_(stay)
-    return MarkovChainSource(P, torch.full((vocab_size,), 1.0 / vocab_size, dtype=torch.float64))
+    return MarkovChainSource(
+        P, torch.full((vocab_size,), 1.0 / vocab_size, dtype=torch.float64)
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -206,13 +251,16 @@ def log_linear_sigma_bar(t, eps: float = 1e-3) -> torch.Tensor:
     if not 0 <= eps < 1:
         raise ValueError(f"eps must lie in [0, 1), got {eps}")
     if eps == 0 and bool((t == 1).any()):
-        raise ValueError("t = 1 with eps = 0 gives sigma_bar = infinity (every token masked); "
-                         "use eps > 0 or t < 1")
+        raise ValueError(
+            "t = 1 with eps = 0 gives sigma_bar = infinity (every token masked); "
+            "use eps > 0 or t < 1"
+        )
     return -torch.log1p(-(1 - eps) * t)
 
 
-def mask_tokens(x0: torch.Tensor, mask_prob, mask_id: int,
-                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def mask_tokens(
+    x0: torch.Tensor, mask_prob, mask_id: int, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The absorbing forward process at one time: mask each token of ``x0`` independently.
 
     ``mask_prob`` (a number or ``[B]``, in (0, 1]) is ``lambda = 1 - exp(-sigma_bar(t))`` for each row.
@@ -226,8 +274,12 @@ def mask_tokens(x0: torch.Tensor, mask_prob, mask_id: int,
     return torch.where(masked, torch.full_like(x0, mask_id), x0), masked
 
 
-def mask_k_tokens(x0: torch.Tensor, k: torch.Tensor, mask_id: int,
-                  generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def mask_k_tokens(
+    x0: torch.Tensor,
+    k: torch.Tensor,
+    mask_id: int,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Mask exactly ``k[b]`` positions of row ``b``, chosen uniformly at random (the AO-ARM view).
 
     ``k`` is ``[B]`` with values in ``1..L``. Returns ``(x_t, masked)``, both ``[B, L]``.
@@ -238,10 +290,16 @@ def mask_k_tokens(x0: torch.Tensor, k: torch.Tensor, mask_id: int,
     B, L = x0.shape
     k = torch.as_tensor(k)
     if k.shape != (B,) or k.dtype.is_floating_point:
-        raise ValueError(f"k must be an integer tensor of shape [{B}], got {tuple(k.shape)} {k.dtype}")
+        raise ValueError(
+            f"k must be an integer tensor of shape [{B}], got {tuple(k.shape)} {k.dtype}"
+        )
     if int(k.min()) < 1 or int(k.max()) > L:
-        raise ValueError(f"k must lie in 1..{L}, got values from {int(k.min())} to {int(k.max())}")
-    ranks = torch.rand(B, L, generator=generator).argsort(1).argsort(1)   # a random permutation per row
+        raise ValueError(
+            f"k must lie in 1..{L}, got values from {int(k.min())} to {int(k.max())}"
+        )
+    ranks = (
+        torch.rand(B, L, generator=generator).argsort(1).argsort(1)
+    )  # a random permutation per row
     masked = ranks < k[:, None]
     return torch.where(masked, torch.full_like(x0, mask_id), x0), masked
 
@@ -257,10 +315,12 @@ def concrete_score_scalar(sigma_bar) -> torch.Tensor:
     s = torch.as_tensor(sigma_bar, dtype=torch.float64)
     if not bool(torch.isfinite(s).all()) or bool((s <= 0).any()):
         raise ValueError("sigma_bar must be positive and finite")
-    return 1.0 / torch.expm1(s)                    # = e^{-s} / (1 - e^{-s}), computed stably
+    return 1.0 / torch.expm1(s)  # = e^{-s} / (1 - e^{-s}), computed stably
 
 
-def concrete_score(conditionals: torch.Tensor, x_t: torch.Tensor, sigma_bar, mask_id: int) -> torch.Tensor:
+def concrete_score(
+    conditionals: torch.Tensor, x_t: torch.Tensor, sigma_bar, mask_id: int
+) -> torch.Tensor:
     """RADD's concrete score (Theorem 1): ``p_t(x_hat) / p_t(x_t) = scalar(sigma_bar) * p0(x_hat^i | x_t^UM)``.
 
     ``conditionals`` is ``[B, L, V]`` (clean-data conditionals, exact or from the network), ``x_t`` is
@@ -274,16 +334,31 @@ def concrete_score(conditionals: torch.Tensor, x_t: torch.Tensor, sigma_bar, mas
     scalar = concrete_score_scalar(sigma_bar)
     scalar = scalar.expand(x_t.shape[0]) if scalar.dim() == 0 else scalar
     if scalar.shape != (x_t.shape[0],):
-        raise ValueError(f"sigma_bar must be a number or have shape [{x_t.shape[0]}], got {tuple(scalar.shape)}")
+        raise ValueError(
+            f"sigma_bar must be a number or have shape [{x_t.shape[0]}], got {tuple(scalar.shape)}"
+        )
     masked = (x_t == mask_id).unsqueeze(-1)
-    return torch.where(masked, scalar[:, None, None] * conditionals.to(torch.float64), 0.0)
+    return torch.where(
+        masked, scalar[:, None, None] * conditionals.to(torch.float64), 0.0
+    )
 
 
-def _check_conditionals(conditionals: torch.Tensor, x_t: torch.Tensor, mask_id: int) -> None:
+def _check_conditionals(
+    conditionals: torch.Tensor, x_t: torch.Tensor, mask_id: int
+) -> None:
     _check_tokens(x_t, mask_id, allow_mask=True, name="x_t")
-    if not isinstance(conditionals, torch.Tensor) or conditionals.shape != (*x_t.shape, mask_id):
-        shape = tuple(conditionals.shape) if isinstance(conditionals, torch.Tensor) else type(conditionals).__name__
-        raise ValueError(f"conditionals must have shape [B, L, V] = {(*x_t.shape, mask_id)}, got {shape}")
+    if not isinstance(conditionals, torch.Tensor) or conditionals.shape != (
+        *x_t.shape,
+        mask_id,
+    ):
+        shape = (
+            tuple(conditionals.shape)
+            if isinstance(conditionals, torch.Tensor)
+            else type(conditionals).__name__
+        )
+        raise ValueError(
+            f"conditionals must have shape [B, L, V] = {(*x_t.shape, mask_id)}, got {shape}"
+        )
     if bool((conditionals < 0).any()) or bool((conditionals > 1 + 1e-6).any()):
         raise ValueError("conditionals must be probabilities in [0, 1]")
 
@@ -293,13 +368,19 @@ def all_sequences(vocab_size: int, length: int) -> torch.Tensor:
 
     Paper: course addition — enumeration for brute-force checks.
     """
-    if vocab_size ** length > MAX_BRUTE_FORCE_SEQUENCES:
-        raise ValueError(f"{vocab_size}**{length} sequences are too many to enumerate "
-                         f"(limit {MAX_BRUTE_FORCE_SEQUENCES}); use a shorter length")
-    return torch.tensor(list(itertools.product(range(vocab_size), repeat=length)), dtype=torch.long)
+    if vocab_size**length > MAX_BRUTE_FORCE_SEQUENCES:
+        raise ValueError(
+            f"{vocab_size}**{length} sequences are too many to enumerate "
+            f"(limit {MAX_BRUTE_FORCE_SEQUENCES}); use a shorter length"
+        )
+    return torch.tensor(
+        list(itertools.product(range(vocab_size), repeat=length)), dtype=torch.long
+    )
 
 
-def noisy_marginal(source: MarkovChainSource, x_t: torch.Tensor, sigma_bar: float) -> torch.Tensor:
+def noisy_marginal(
+    source: MarkovChainSource, x_t: torch.Tensor, sigma_bar: float
+) -> torch.Tensor:
     """``p_t(x_t)`` by brute force: sum over every clean ``x0`` of ``p0(x0) * prod_i q_t(x_t^i | x0^i)``.
 
     ``q_t`` keeps a token with probability ``exp(-sigma_bar)`` and masks it otherwise. ``x_t``: ``[B, L]``;
@@ -310,18 +391,23 @@ def noisy_marginal(source: MarkovChainSource, x_t: torch.Tensor, sigma_bar: floa
     _check_tokens(x_t, source.vocab_size, allow_mask=True, name="x_t")
     if not sigma_bar > 0:
         raise ValueError(f"sigma_bar must be positive, got {sigma_bar}")
-    clean = all_sequences(source.vocab_size, x_t.shape[1])                 # [N, L]
-    p0 = source.log_prob(clean).exp()                                      # [N]
+    clean = all_sequences(source.vocab_size, x_t.shape[1])  # [N, L]
+    p0 = source.log_prob(clean).exp()  # [N]
     keep = math.exp(-sigma_bar)
-    masked = (x_t == source.mask_id)[:, None, :]                           # [B, 1, L]
-    agrees = x_t[:, None, :] == clean[None, :, :]                          # [B, N, L]
+    masked = (x_t == source.mask_id)[:, None, :]  # [B, 1, L]
+    agrees = x_t[:, None, :] == clean[None, :, :]  # [B, N, L]
     f64 = dict(dtype=torch.float64)
-    per_token = torch.where(masked, torch.tensor(1 - keep, **f64),
-                            torch.where(agrees, torch.tensor(keep, **f64), torch.tensor(0.0, **f64)))
-    return per_token.prod(-1) @ p0                                         # [B]
+    per_token = torch.where(
+        masked,
+        torch.tensor(1 - keep, **f64),
+        torch.where(agrees, torch.tensor(keep, **f64), torch.tensor(0.0, **f64)),
+    )
+    return per_token.prod(-1) @ p0  # [B]
 
 
-def brute_force_concrete_score(source: MarkovChainSource, x_t: torch.Tensor, sigma_bar: float) -> torch.Tensor:
+def brute_force_concrete_score(
+    source: MarkovChainSource, x_t: torch.Tensor, sigma_bar: float
+) -> torch.Tensor:
     """The concrete score ``p_t(x_hat) / p_t(x_t)`` from its definition, by enumerating clean sequences.
 
     Same layout as :func:`concrete_score`: ``[B, L, V]``, zero at unmasked positions. Used to check
@@ -329,7 +415,7 @@ def brute_force_concrete_score(source: MarkovChainSource, x_t: torch.Tensor, sig
 
     Paper: course addition — the concrete score by enumeration, to check Theorem 1.
     """
-    base = noisy_marginal(source, x_t, sigma_bar)                          # [B]
+    base = noisy_marginal(source, x_t, sigma_bar)  # [B]
     B, L = x_t.shape
     score = torch.zeros(B, L, source.vocab_size, dtype=torch.float64)
     for i in range(L):
@@ -356,24 +442,32 @@ class ConditionalMLP(nn.Module):
     Paper: RADD's time-free network c_theta(x_t) (Eq. 3.3), as a small MLP (arXiv:2406.03736v4).
     """
 
-    def __init__(self, length: int, vocab_size: int, embed_dim: int = 16, hidden: int = 256):
+    def __init__(
+        self, length: int, vocab_size: int, embed_dim: int = 16, hidden: int = 256
+    ):
         super().__init__()
         if min(length, vocab_size, embed_dim, hidden) < 1:
-            raise ValueError("length, vocab_size, embed_dim and hidden must all be positive")
+            raise ValueError(
+                "length, vocab_size, embed_dim and hidden must all be positive"
+            )
         self.length, self.vocab_size = length, vocab_size
-        self.embed = nn.Embedding(vocab_size + 1, embed_dim)              # +1: the mask token
+        self.embed = nn.Embedding(vocab_size + 1, embed_dim)  # +1: the mask token
         self.body = nn.Sequential(
-            nn.Linear(length * embed_dim, hidden), nn.GELU(),
-            nn.Linear(hidden, hidden), nn.GELU(),
+            nn.Linear(length * embed_dim, hidden),
+            nn.GELU(),
+            nn.Linear(hidden, hidden),
+            nn.GELU(),
             nn.Linear(hidden, length * vocab_size),
         )
 
     def forward(self, x_t: torch.Tensor) -> torch.Tensor:
         _check_tokens(x_t, self.vocab_size, allow_mask=True, name="x_t")
         if x_t.shape[1] != self.length:
-            raise ValueError(f"x_t must have {self.length} positions, got {x_t.shape[1]}")
-        h = self.embed(x_t).flatten(1)                                     # [B, L * embed]
-        logits = self.body(h).view(-1, self.length, self.vocab_size)       # [B, L, V]
+            raise ValueError(
+                f"x_t must have {self.length} positions, got {x_t.shape[1]}"
+            )
+        h = self.embed(x_t).flatten(1)  # [B, L * embed]
+        logits = self.body(h).view(-1, self.length, self.vocab_size)  # [B, L, V]
         return torch.log_softmax(logits, dim=-1)
 
 
@@ -395,37 +489,51 @@ def network_conditionals(model: nn.Module) -> CondFn:
 # --------------------------------------------------------------------------------------------
 # the losses and the likelihood bound (Theorem 2: diffusion bound = AO-ARM expected NLL)
 # --------------------------------------------------------------------------------------------
-def _check_log_probs(log_cond: torch.Tensor, masked: torch.Tensor, atol: float = 1e-3) -> None:
+def _check_log_probs(
+    log_cond: torch.Tensor, masked: torch.Tensor, atol: float = 1e-3
+) -> None:
     """``log_cond`` holds log-probabilities: no NaN, nothing above 0, and at every masked position
     (the ones a loss reads) ``exp(log_cond)`` sums to 1 over the vocabulary (within ``atol``)."""
     values = log_cond.detach()
     if bool(torch.isnan(values).any()) or bool((values > atol).any()):
-        raise ValueError("log_cond must hold log-probabilities (<= 0, no NaN), got a largest "
-                         f"value {float(values.nan_to_num(nan=float('inf')).max())!r}; "
-                         "pass log_softmax(logits), not logits")
+        raise ValueError(
+            "log_cond must hold log-probabilities (<= 0, no NaN), got a largest "
+            f"value {float(values.nan_to_num(nan=float('inf')).max())!r}; "
+            "pass log_softmax(logits), not logits"
+        )
     log_total = torch.logsumexp(values[masked].double(), dim=-1)
     if log_total.numel() and not bool((log_total.abs() <= atol).all()):
         worst = float(log_total[log_total.abs().argmax()].exp())
-        raise ValueError("log_cond must hold log-probabilities: exp(log_cond) must sum to 1 over "
-                         f"the vocabulary at each masked position, got a sum of {worst:.4g}; "
-                         "pass log_softmax(logits), not logits")
+        raise ValueError(
+            "log_cond must hold log-probabilities: exp(log_cond) must sum to 1 over "
+            f"the vocabulary at each masked position, got a sum of {worst:.4g}; "
+            "pass log_softmax(logits), not logits"
+        )
 
 
-def _masked_nll(log_cond: torch.Tensor, x0: torch.Tensor, masked: torch.Tensor) -> torch.Tensor:
+def _masked_nll(
+    log_cond: torch.Tensor, x0: torch.Tensor, masked: torch.Tensor
+) -> torch.Tensor:
     """``sum_{i masked} -log c(x0^i | x_t)`` per row, ``[B]``, with clear shape errors."""
     if log_cond.dim() != 3 or log_cond.shape[:2] != x0.shape:
-        raise ValueError(f"log_cond must have shape [B, L, V] with [B, L] = {tuple(x0.shape)}, "
-                         f"got {tuple(log_cond.shape)}")
+        raise ValueError(
+            f"log_cond must have shape [B, L, V] with [B, L] = {tuple(x0.shape)}, "
+            f"got {tuple(log_cond.shape)}"
+        )
     _check_tokens(x0, log_cond.shape[2], allow_mask=False, name="x0")
     if masked.shape != x0.shape or masked.dtype != torch.bool:
-        raise ValueError(f"masked must be a boolean tensor of shape {tuple(x0.shape)}, "
-                         f"got {tuple(masked.shape)} {masked.dtype}")
+        raise ValueError(
+            f"masked must be a boolean tensor of shape {tuple(x0.shape)}, "
+            f"got {tuple(masked.shape)} {masked.dtype}"
+        )
     _check_log_probs(log_cond, masked)
-    nll = -log_cond.gather(-1, x0.unsqueeze(-1)).squeeze(-1)               # [B, L]
-    return torch.where(masked, nll, torch.zeros_like(nll)).sum(1)          # [B]
+    nll = -log_cond.gather(-1, x0.unsqueeze(-1)).squeeze(-1)  # [B, L]
+    return torch.where(masked, nll, torch.zeros_like(nll)).sum(1)  # [B]
 
 
-def lambda_dce_loss(log_cond: torch.Tensor, x0: torch.Tensor, masked: torch.Tensor, mask_prob) -> torch.Tensor:
+def lambda_dce_loss(
+    log_cond: torch.Tensor, x0: torch.Tensor, masked: torch.Tensor, mask_prob
+) -> torch.Tensor:
     """The lambda-DCE loss of the paper (Theorem 2), one Monte-Carlo term per sequence, ``[B]`` nats.
 
     ``(1 / lambda) * sum_{i: x_t^i = mask} -log c_theta(x0^i | x_t)``, where ``x_t`` masked each token of
@@ -438,7 +546,9 @@ def lambda_dce_loss(log_cond: torch.Tensor, x0: torch.Tensor, masked: torch.Tens
     return _masked_nll(log_cond, x0, masked) / lam
 
 
-def ao_arm_loss(log_cond: torch.Tensor, x0: torch.Tensor, masked: torch.Tensor) -> torch.Tensor:
+def ao_arm_loss(
+    log_cond: torch.Tensor, x0: torch.Tensor, masked: torch.Tensor
+) -> torch.Tensor:
     """The any-order autoregressive ("k") form of the bound (Theorem 2), ``[B]`` nats.
 
     With ``k = |masked|`` drawn uniformly from ``1..L`` and the masked set uniform among sets of size ``k``:
@@ -447,14 +557,16 @@ def ao_arm_loss(log_cond: torch.Tensor, x0: torch.Tensor, masked: torch.Tensor) 
 
     Paper: any-order autoregressive loss (Eq. 2.16), Theorem 2 (arXiv:2406.03736v4).
     """
-    nll = _masked_nll(log_cond, x0, masked)                                # checks the shapes
+    nll = _masked_nll(log_cond, x0, masked)  # checks the shapes
     k = masked.sum(1)
     if bool((k == 0).any()):
         raise ValueError("every row must have at least one masked position (k >= 1)")
     return nll * x0.shape[1] / k.to(nll.dtype)
 
 
-def stratified_mask_probs(batch: int, generator: torch.Generator | None = None, floor: float = 1e-3) -> torch.Tensor:
+def stratified_mask_probs(
+    batch: int, generator: torch.Generator | None = None, floor: float = 1e-3
+) -> torch.Tensor:
     """``batch`` mask probabilities, one in each of ``batch`` equal slices of (0, 1], in random order,
     clamped below at ``floor``: a low-variance sample of ``lambda ~ U(0, 1)`` for :func:`lambda_dce_loss`.
 
@@ -462,7 +574,10 @@ def stratified_mask_probs(batch: int, generator: torch.Generator | None = None, 
     """
     if batch < 1:
         raise ValueError(f"batch must be at least 1, got {batch}")
-    u = (torch.arange(batch, dtype=torch.float64) + torch.rand(batch, generator=generator, dtype=torch.float64)) / batch
+    u = (
+        torch.arange(batch, dtype=torch.float64)
+        + torch.rand(batch, generator=generator, dtype=torch.float64)
+    ) / batch
     return u[torch.randperm(batch, generator=generator)].clamp(floor, 1.0)
 
 
@@ -473,7 +588,7 @@ class BoundEstimate:
     Paper: course addition — holds a Monte-Carlo estimate of the NLL bound.
     """
 
-    per_sequence: torch.Tensor      # [B] mean over draws, nats per sequence
+    per_sequence: torch.Tensor  # [B] mean over draws, nats per sequence
     length: int
 
     @property
@@ -482,12 +597,20 @@ class BoundEstimate:
 
     @property
     def stderr_per_token(self) -> float:
-        return float(self.per_sequence.std(unbiased=True)) / math.sqrt(len(self.per_sequence)) / self.length
+        return (
+            float(self.per_sequence.std(unbiased=True))
+            / math.sqrt(len(self.per_sequence))
+            / self.length
+        )
 
 
 @torch.no_grad()
-def ao_arm_bound(cond_fn: CondFn, x0: torch.Tensor, n_draws: int = 8,
-                 generator: torch.Generator | None = None) -> BoundEstimate:
+def ao_arm_bound(
+    cond_fn: CondFn,
+    x0: torch.Tensor,
+    n_draws: int = 8,
+    generator: torch.Generator | None = None,
+) -> BoundEstimate:
     """Estimate the diffusion NLL bound of each sequence in its AO-ARM form (Theorem 2).
 
     For each of ``n_draws`` draws: ``k ~ U{1..L}``, a uniform set of ``k`` masked positions, and the term
@@ -513,9 +636,13 @@ def ao_arm_bound(cond_fn: CondFn, x0: torch.Tensor, n_draws: int = 8,
 
 
 @torch.no_grad()
-def lambda_dce_bound(cond_fn: CondFn, x0: torch.Tensor, n_draws: int = 8,
-                     generator: torch.Generator | None = None,
-                     final_mask_prob: float = 1.0) -> BoundEstimate:
+def lambda_dce_bound(
+    cond_fn: CondFn,
+    x0: torch.Tensor,
+    n_draws: int = 8,
+    generator: torch.Generator | None = None,
+    final_mask_prob: float = 1.0,
+) -> BoundEstimate:
     """Estimate the diffusion NLL bound of each sequence in its lambda-DCE form (Theorem 2).
 
     For each of ``n_draws`` draws: a mask probability per sequence, stratified over
@@ -539,7 +666,7 @@ def lambda_dce_bound(cond_fn: CondFn, x0: torch.Tensor, n_draws: int = 8,
     B, L = x0.shape
     total = torch.zeros(B, dtype=torch.float64)
     for _ in range(n_draws):
-        lam = stratified_mask_probs(B, generator) * final_mask_prob              # [B]
+        lam = stratified_mask_probs(B, generator) * final_mask_prob  # [B]
         x_t, masked = mask_tokens(x0, lam, vocab, generator)
         log_cond = torch.log(cond_fn(x_t).to(torch.float64).clamp_min(1e-300))
         total += final_mask_prob * lambda_dce_loss(log_cond, x0, masked, lam)
@@ -550,7 +677,9 @@ def _infer_vocab(cond_fn: CondFn) -> int:
     """The vocabulary size a conditional function was labelled with by :func:`conditional_fn`."""
     vocab = getattr(cond_fn, "vocab_size", None)
     if vocab is None:
-        raise ValueError("cond_fn must carry a vocab_size attribute; wrap it with conditional_fn(...)")
+        raise ValueError(
+            "cond_fn must carry a vocab_size attribute; wrap it with conditional_fn(...)"
+        )
     return int(vocab)
 
 
@@ -569,17 +698,23 @@ def chain_rule_nll(cond_fn: CondFn, x0: torch.Tensor, order) -> torch.Tensor:
     B, L = x0.shape
     order = torch.as_tensor(order, dtype=torch.long)
     if order.shape != (L,) or not torch.equal(order.sort().values, torch.arange(L)):
-        raise ValueError(f"order must be a permutation of 0..{L - 1}, got {order.tolist()}")
+        raise ValueError(
+            f"order must be a permutation of 0..{L - 1}, got {order.tolist()}"
+        )
     x_t = torch.full_like(x0, vocab)
     nll = torch.zeros(B, dtype=torch.float64)
     for position in order.tolist():
-        probs = cond_fn(x_t)[:, position].to(torch.float64)               # [B, V]
-        nll -= torch.log(probs.gather(1, x0[:, position, None]).squeeze(1).clamp_min(1e-300))
+        probs = cond_fn(x_t)[:, position].to(torch.float64)  # [B, V]
+        nll -= torch.log(
+            probs.gather(1, x0[:, position, None]).squeeze(1).clamp_min(1e-300)
+        )
         x_t[:, position] = x0[:, position]
     return nll
 
 
-def conditional_fn(fn: Callable[[torch.Tensor], torch.Tensor], vocab_size: int) -> CondFn:
+def conditional_fn(
+    fn: Callable[[torch.Tensor], torch.Tensor], vocab_size: int
+) -> CondFn:
     """Label a function ``x_t [B, L] -> probabilities [B, L, V]`` with its vocabulary size, and check
     its output on every call (shape, probabilities in [0, 1] summing to 1).
 
@@ -589,8 +724,10 @@ def conditional_fn(fn: Callable[[torch.Tensor], torch.Tensor], vocab_size: int) 
     def cond_fn(x_t: torch.Tensor) -> torch.Tensor:
         probs = fn(x_t)
         if probs.shape != (*x_t.shape, vocab_size):
-            raise ValueError(f"the conditional function returned shape {tuple(probs.shape)}, "
-                             f"expected {(*x_t.shape, vocab_size)}")
+            raise ValueError(
+                f"the conditional function returned shape {tuple(probs.shape)}, "
+                f"expected {(*x_t.shape, vocab_size)}"
+            )
         if bool((probs < 0).any()) or bool((probs > 1 + 1e-6).any()):
             raise ValueError("the conditional function returned values outside [0, 1]")
         return probs
@@ -648,14 +785,21 @@ def reveal_probability(step: int, steps: int, eps: float = 0.0) -> float:
     t, s = 1 - step / steps, 1 - (step + 1) / steps
     if step == steps - 1:
         return 1.0
-    clean_t = 1 - (1 - eps) * t           # exp(-sigma_bar(t)) for the log-linear schedule
+    clean_t = 1 - (1 - eps) * t  # exp(-sigma_bar(t)) for the log-linear schedule
     clean_s = 1 - (1 - eps) * s
     return (clean_s - clean_t) / (1 - clean_t)
 
 
 @torch.no_grad()
-def sample_absorbing(cond_fn: CondFn, n: int, length: int, steps: int, *, cache: bool = True,
-                     generator: torch.Generator | None = None) -> SampleResult:
+def sample_absorbing(
+    cond_fn: CondFn,
+    n: int,
+    length: int,
+    steps: int,
+    *,
+    cache: bool = True,
+    generator: torch.Generator | None = None,
+) -> SampleResult:
     """Generate ``n`` sequences by Tweedie tau-leaping from the fully masked state (RADD, §3 of the paper).
 
     Each of ``steps`` steps reveals every still-masked token with :func:`reveal_probability` and draws
@@ -674,21 +818,25 @@ def sample_absorbing(cond_fn: CondFn, n: int, length: int, steps: int, *, cache:
     """
     vocab = _infer_vocab(cond_fn)
     if n < 1 or length < 1 or steps < 1:
-        raise ValueError(f"need n, length and steps >= 1, got n={n}, length={length}, steps={steps}")
+        raise ValueError(
+            f"need n, length and steps >= 1, got n={n}, length={length}, steps={steps}"
+        )
     x = torch.full((n, length), vocab, dtype=torch.long)
     probs = torch.zeros(n, length, vocab, dtype=torch.float64)
     nfe = torch.zeros(n, dtype=torch.long)
     changed = torch.ones(n, dtype=torch.bool)
     for step in range(steps):
-        masked = x == vocab                                                # [n, L]
+        masked = x == vocab  # [n, L]
         rows = masked.any(1) & changed if cache else torch.ones(n, dtype=torch.bool)
         if bool(rows.any()):
             probs[rows] = cond_fn(x[rows]).to(torch.float64)
             nfe += rows.long()
         u = torch.rand(n, length, generator=generator)
-        reveal = masked & (u < reveal_probability(step, steps))               # [n, L]
+        reveal = masked & (u < reveal_probability(step, steps))  # [n, L]
         if bool(reveal.any()):
-            x[reveal] = torch.multinomial(probs[reveal], 1, generator=generator).squeeze(1)
+            x[reveal] = torch.multinomial(
+                probs[reveal], 1, generator=generator
+            ).squeeze(1)
         changed = reveal.any(1)
     return SampleResult(x, nfe)
 

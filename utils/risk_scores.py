@@ -18,6 +18,7 @@ description, in the spirit of that package but much smaller:
 * :func:`evaluate_risk_scores` computes the paper's metrics: ROC AUC, ECE, Brier score, accuracy
   and the spread (standard deviation) of the scores.
 """
+
 from __future__ import annotations
 
 import copy
@@ -27,16 +28,49 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from utils.calibration import brier_score, check_outcomes, check_probabilities, ece_binned
-from utils.tiny_lm import TinyLM, WordTokenizer, generate_greedy, next_token_loss, train_next_token
+from utils.calibration import (
+    brier_score,
+    check_outcomes,
+    check_probabilities,
+    ece_binned,
+)
+from utils.tiny_lm import (
+    TinyLM,
+    WordTokenizer,
+    generate_greedy,
+    next_token_loss,
+)
 
 __all__ = [
-    "Feature", "RiskTask", "INCOME_TASK", "Population", "sample_population", "describe",
-    "render_prompt", "build_tokenizer", "prompt_tokens", "pretraining_corpus",
-    "two_option_risk", "risk_multiple_choice", "digits_to_risk", "risk_verbalized",
-    "instruction_tune", "sharpen", "answer_key_loss", "auc_score", "prompt_text", "question_token",
-    "true_risk", "evaluate_risk_scores", "MC_FORMAT", "NUM_FORMAT", "SideQuestion",
-    "SIDE_QUESTIONS", "side_question_corpus", "tune_on_answers", "calibration_slope",
+    "Feature",
+    "RiskTask",
+    "INCOME_TASK",
+    "Population",
+    "sample_population",
+    "describe",
+    "render_prompt",
+    "build_tokenizer",
+    "prompt_tokens",
+    "pretraining_corpus",
+    "two_option_risk",
+    "risk_multiple_choice",
+    "digits_to_risk",
+    "risk_verbalized",
+    "instruction_tune",
+    "sharpen",
+    "answer_key_loss",
+    "auc_score",
+    "prompt_text",
+    "question_token",
+    "true_risk",
+    "evaluate_risk_scores",
+    "MC_FORMAT",
+    "NUM_FORMAT",
+    "SideQuestion",
+    "SIDE_QUESTIONS",
+    "side_question_corpus",
+    "tune_on_answers",
+    "calibration_slope",
     "true_risk_probit",
 ]
 
@@ -55,10 +89,12 @@ class Feature:
     """
 
     name: str
-    values: tuple[str, ...]          # short labels, one token each, e.g. "35-44"
-    phrases: tuple[str, ...]         # English, completing "The person ...", e.g. "is 35 to 44 years old"
-    shares: tuple[float, ...]        # population share of each category (sums to 1)
-    effects: tuple[float, ...]       # additive effect on the probit of the risk
+    values: tuple[str, ...]  # short labels, one token each, e.g. "35-44"
+    phrases: tuple[
+        str, ...
+    ]  # English, completing "The person ...", e.g. "is 35 to 44 years old"
+    shares: tuple[float, ...]  # population share of each category (sums to 1)
+    effects: tuple[float, ...]  # additive effect on the probit of the risk
 
     def __post_init__(self):
         n = len(self.values)
@@ -66,10 +102,14 @@ class Feature:
             raise ValueError(f"feature {self.name!r} needs at least two categories")
         for what in ("phrases", "shares", "effects"):
             if len(getattr(self, what)) != n:
-                raise ValueError(f"feature {self.name!r}: {what} has {len(getattr(self, what))} "
-                                 f"entries, values has {n}")
+                raise ValueError(
+                    f"feature {self.name!r}: {what} has {len(getattr(self, what))} "
+                    f"entries, values has {n}"
+                )
         if abs(sum(self.shares) - 1.0) > 1e-9 or min(self.shares) <= 0:
-            raise ValueError(f"feature {self.name!r}: shares must be positive and sum to 1")
+            raise ValueError(
+                f"feature {self.name!r}: shares must be positive and sum to 1"
+            )
 
 
 @dataclass(frozen=True)
@@ -87,12 +127,12 @@ class RiskTask:
     """
 
     name: str
-    target: str                      # "yearly income"
-    threshold: float                 # 50_000
-    question: str                    # English question with the threshold in it
+    target: str  # "yearly income"
+    threshold: float  # 50_000
+    question: str  # English question with the threshold in it
     features: tuple[Feature, ...]
     intercept: float
-    interaction: tuple[str, str, float]   # (feature a, feature b, weight of z_a * z_b)
+    interaction: tuple[str, str, float]  # (feature a, feature b, weight of z_a * z_b)
     noise_scale: float = 0.8
 
     @property
@@ -109,18 +149,24 @@ class RiskTask:
         """``X`` as an int array ``[n, n_features]`` of category indices; errors name the field."""
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.n_features:
-            raise ValueError(f"rows must have shape [n, {self.n_features}] "
-                             f"({', '.join(f.name for f in self.features)}), got {X.shape}")
+            raise ValueError(
+                f"rows must have shape [n, {self.n_features}] "
+                f"({', '.join(f.name for f in self.features)}), got {X.shape}"
+            )
         if X.shape[0] == 0:
             raise ValueError("rows is empty")
         if not np.issubdtype(X.dtype, np.integer):
-            raise ValueError(f"rows must hold integer category indices, got dtype {X.dtype}")
+            raise ValueError(
+                f"rows must hold integer category indices, got dtype {X.dtype}"
+            )
         for j, f in enumerate(self.features):
             bad = (X[:, j] < 0) | (X[:, j] >= len(f.values))
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
-                raise ValueError(f"field {f.name!r} of row {i} is {X[i, j]}, outside its "
-                                 f"{len(f.values)} categories [0, {len(f.values) - 1}]")
+                raise ValueError(
+                    f"field {f.name!r} of row {i} is {X[i, j]}, outside its "
+                    f"{len(f.values)} categories [0, {len(f.values) - 1}]"
+                )
         return X
 
 
@@ -130,31 +176,85 @@ INCOME_TASK = RiskTask(
     threshold=50_000,
     question="Is this person's yearly income above $50,000?",
     features=(
-        Feature("age", ("18-24", "25-34", "35-44", "45-54", "55-64", "65+"),
-                ("is 18 to 24 years old", "is 25 to 34 years old", "is 35 to 44 years old",
-                 "is 45 to 54 years old", "is 55 to 64 years old", "is 65 years old or older"),
-                (0.12, 0.20, 0.20, 0.19, 0.17, 0.12), (-0.9, -0.2, 0.2, 0.3, 0.2, -0.3)),
-        Feature("education", ("no-diploma", "high-school", "some-college", "bachelor", "graduate"),
-                ("has no high-school diploma", "finished high school", "has some college",
-                 "holds a bachelor's degree", "holds a graduate degree"),
-                (0.10, 0.28, 0.28, 0.22, 0.12), (-0.6, -0.3, 0.0, 0.4, 0.7)),
-        Feature("hours", ("<20", "20-34", "35-44", "45-54", "55+"),
-                ("works under 20 hours a week", "works 20 to 34 hours a week",
-                 "works 35 to 44 hours a week", "works 45 to 54 hours a week",
-                 "works 55 or more hours a week"),
-                (0.10, 0.17, 0.45, 0.18, 0.10), (-1.0, -0.5, 0.0, 0.3, 0.5)),
-        Feature("occupation", ("service", "sales", "office", "construction", "production",
-                               "transport", "professional", "management"),
-                ("has a service job", "has a sales job", "has an office job",
-                 "has a construction job", "has a production job", "has a transportation job",
-                 "has a professional job", "has a management job"),
-                (0.17, 0.11, 0.13, 0.08, 0.08, 0.09, 0.22, 0.12),
-                (-0.6, -0.1, -0.2, 0.0, -0.1, -0.2, 0.3, 0.6)),
-        Feature("sex", ("male", "female"), ("is a man", "is a woman"),
-                (0.52, 0.48), (0.15, -0.15)),
-        Feature("marital", ("married", "never-married", "divorced"),
-                ("is married", "has never been married", "is divorced or separated"),
-                (0.50, 0.34, 0.16), (0.2, -0.25, -0.05)),
+        Feature(
+            "age",
+            ("18-24", "25-34", "35-44", "45-54", "55-64", "65+"),
+            (
+                "is 18 to 24 years old",
+                "is 25 to 34 years old",
+                "is 35 to 44 years old",
+                "is 45 to 54 years old",
+                "is 55 to 64 years old",
+                "is 65 years old or older",
+            ),
+            (0.12, 0.20, 0.20, 0.19, 0.17, 0.12),
+            (-0.9, -0.2, 0.2, 0.3, 0.2, -0.3),
+        ),
+        Feature(
+            "education",
+            ("no-diploma", "high-school", "some-college", "bachelor", "graduate"),
+            (
+                "has no high-school diploma",
+                "finished high school",
+                "has some college",
+                "holds a bachelor's degree",
+                "holds a graduate degree",
+            ),
+            (0.10, 0.28, 0.28, 0.22, 0.12),
+            (-0.6, -0.3, 0.0, 0.4, 0.7),
+        ),
+        Feature(
+            "hours",
+            ("<20", "20-34", "35-44", "45-54", "55+"),
+            (
+                "works under 20 hours a week",
+                "works 20 to 34 hours a week",
+                "works 35 to 44 hours a week",
+                "works 45 to 54 hours a week",
+                "works 55 or more hours a week",
+            ),
+            (0.10, 0.17, 0.45, 0.18, 0.10),
+            (-1.0, -0.5, 0.0, 0.3, 0.5),
+        ),
+        Feature(
+            "occupation",
+            (
+                "service",
+                "sales",
+                "office",
+                "construction",
+                "production",
+                "transport",
+                "professional",
+                "management",
+            ),
+            (
+                "has a service job",
+                "has a sales job",
+                "has an office job",
+                "has a construction job",
+                "has a production job",
+                "has a transportation job",
+                "has a professional job",
+                "has a management job",
+            ),
+            (0.17, 0.11, 0.13, 0.08, 0.08, 0.09, 0.22, 0.12),
+            (-0.6, -0.1, -0.2, 0.0, -0.1, -0.2, 0.3, 0.6),
+        ),
+        Feature(
+            "sex",
+            ("male", "female"),
+            ("is a man", "is a woman"),
+            (0.52, 0.48),
+            (0.15, -0.15),
+        ),
+        Feature(
+            "marital",
+            ("married", "never-married", "divorced"),
+            ("is married", "has never been married", "is divorced or separated"),
+            (0.50, 0.34, 0.16),
+            (0.2, -0.25, -0.05),
+        ),
     ),
     intercept=-0.3,
     interaction=("education", "hours", 0.25),
@@ -173,10 +273,10 @@ class SideQuestion:
     instruction tuning rewards, so that polarization can emerge on a question never tuned.
     """
 
-    name: str                        # short id, used in the question token, e.g. "age45+"
-    feature: str                     # the field the answer follows from
-    yes_values: tuple[str, ...]      # category labels of that field that mean "yes"
-    text: str                        # the question in English
+    name: str  # short id, used in the question token, e.g. "age45+"
+    feature: str  # the field the answer follows from
+    yes_values: tuple[str, ...]  # category labels of that field that mean "yes"
+    text: str  # the question in English
 
     def answers(self, task: RiskTask, X) -> np.ndarray:
         """The correct answers ``[n]`` (1 = yes) for rows ``X [n, F]``."""
@@ -184,21 +284,39 @@ class SideQuestion:
         feature = task.feature(self.feature)
         unknown = [v for v in self.yes_values if v not in feature.values]
         if unknown:
-            raise ValueError(f"question {self.name!r}: {unknown} are not categories of "
-                             f"{self.feature!r} {feature.values}")
-        yes = np.isin(np.arange(len(feature.values)),
-                      [feature.values.index(v) for v in self.yes_values])
+            raise ValueError(
+                f"question {self.name!r}: {unknown} are not categories of "
+                f"{self.feature!r} {feature.values}"
+            )
+        yes = np.isin(
+            np.arange(len(feature.values)),
+            [feature.values.index(v) for v in self.yes_values],
+        )
         return yes[X[:, _index(task, self.feature)]].astype(int)
 
 
 SIDE_QUESTIONS = (
-    SideQuestion("age45+", "age", ("45-54", "55-64", "65+"), "Is this person 45 or older?"),
-    SideQuestion("degree", "education", ("bachelor", "graduate"),
-                 "Does this person hold a college degree?"),
-    SideQuestion("full-time", "hours", ("35-44", "45-54", "55+"),
-                 "Does this person work full time (35 hours a week or more)?"),
-    SideQuestion("white-collar", "occupation", ("office", "professional", "management"),
-                 "Does this person have a white-collar job?"),
+    SideQuestion(
+        "age45+", "age", ("45-54", "55-64", "65+"), "Is this person 45 or older?"
+    ),
+    SideQuestion(
+        "degree",
+        "education",
+        ("bachelor", "graduate"),
+        "Does this person hold a college degree?",
+    ),
+    SideQuestion(
+        "full-time",
+        "hours",
+        ("35-44", "45-54", "55+"),
+        "Does this person work full time (35 hours a week or more)?",
+    ),
+    SideQuestion(
+        "white-collar",
+        "occupation",
+        ("office", "professional", "management"),
+        "Does this person have a white-collar job?",
+    ),
     SideQuestion("woman", "sex", ("female",), "Is this person a woman?"),
     SideQuestion("married", "marital", ("married",), "Is this person married?"),
 )
@@ -212,15 +330,15 @@ class Population:
     Paper: course addition — synthetic people with their known true risk.
     """
 
-    X: np.ndarray        # [n, F] int
-    target: np.ndarray   # [n] float, e.g. yearly income in dollars
-    y: np.ndarray        # [n] int, 1[target > threshold]
-    p_true: np.ndarray   # [n] float, P(y = 1 | x)
+    X: np.ndarray  # [n, F] int
+    target: np.ndarray  # [n] float, e.g. yearly income in dollars
+    y: np.ndarray  # [n] int, 1[target > threshold]
+    p_true: np.ndarray  # [n] float, P(y = 1 | x)
 
     def __len__(self) -> int:
         return len(self.y)
 
-    def subset(self, idx) -> "Population":
+    def subset(self, idx) -> Population:
         return Population(self.X[idx], self.target[idx], self.y[idx], self.p_true[idx])
 
 
@@ -242,7 +360,9 @@ def true_risk_probit(task: RiskTask, X) -> np.ndarray:
     a, b, weight = task.interaction
     za = np.asarray(task.feature(a).effects)[X[:, _index(task, a)]]
     zb = np.asarray(task.feature(b).effects)[X[:, _index(task, b)]]
-    return eta + weight * za * zb / (np.std(task.feature(a).effects) * np.std(task.feature(b).effects))
+    return eta + weight * za * zb / (
+        np.std(task.feature(a).effects) * np.std(task.feature(b).effects)
+    )
 
 
 def _index(task: RiskTask, name: str) -> int:
@@ -264,12 +384,20 @@ def sample_population(task: RiskTask, n: int, rng: np.random.Generator) -> Popul
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
-    X = np.stack([rng.choice(len(f.values), size=n, p=f.shares) for f in task.features], axis=1)
-    eta = true_risk_probit(task, X)                                      # [n]
-    log_target = np.log(task.threshold) + task.noise_scale * (eta + rng.standard_normal(n))
+    X = np.stack(
+        [rng.choice(len(f.values), size=n, p=f.shares) for f in task.features], axis=1
+    )
+    eta = true_risk_probit(task, X)  # [n]
+    log_target = np.log(task.threshold) + task.noise_scale * (
+        eta + rng.standard_normal(n)
+    )
     target = np.exp(log_target)
-    return Population(X=X, target=target, y=(target > task.threshold).astype(int),
-                      p_true=_standard_normal_cdf(eta))
+    return Population(
+        X=X,
+        target=target,
+        y=(target > task.threshold).astype(int),
+        p_true=_standard_normal_cdf(eta),
+    )
 
 
 # ------------------------------------------------------------------------------ prompts
@@ -282,7 +410,9 @@ def describe(task: RiskTask, row) -> str:
     return " ".join(f"The person {f.phrases[v]}." for f, v in zip(task.features, row))
 
 
-def render_prompt(task: RiskTask, row, fmt: str = MC_FORMAT, positive_first: bool = True) -> str:
+def render_prompt(
+    task: RiskTask, row, fmt: str = MC_FORMAT, positive_first: bool = True
+) -> str:
     """The full English prompt an LLM would read, ending where its answer starts.
 
     ``fmt="mc"``: a question with answer keys A and B (``positive_first`` puts "Yes" under A);
@@ -296,13 +426,16 @@ def render_prompt(task: RiskTask, row, fmt: str = MC_FORMAT, positive_first: boo
         yes, no = ("Yes", "No") if positive_first else ("No", "Yes")
         lines += [f"Question: {task.question}", f"A. {yes}.", f"B. {no}.", "Answer:"]
     else:
-        lines += [f"Question: what is the probability that the answer to \"{task.question}\" is yes?",
-                  "Answer (a probability between 0 and 1): 0."]
+        lines += [
+            f'Question: what is the probability that the answer to "{task.question}" is yes?',
+            "Answer (a probability between 0 and 1): 0.",
+        ]
     return "\n".join(lines)
 
 
-def question_token(fmt: str, positive_first: bool = True,
-                   about: SideQuestion | None = None) -> str:
+def question_token(
+    fmt: str, positive_first: bool = True, about: SideQuestion | None = None
+) -> str:
     """The one token that stands for the question and its answer format.
 
     ``about=None`` is the task's own question; a :class:`SideQuestion` gets tokens of its own
@@ -313,15 +446,22 @@ def question_token(fmt: str, positive_first: bool = True,
     _check_format(fmt)
     if about is not None:
         if fmt != MC_FORMAT:
-            raise ValueError(f"side question {about.name!r} is asked in multiple-choice format only")
-        return f"<ask:{about.name}:A=yes,B=no>" if positive_first else \
-            f"<ask:{about.name}:A=no,B=yes>"
+            raise ValueError(
+                f"side question {about.name!r} is asked in multiple-choice format only"
+            )
+        return (
+            f"<ask:{about.name}:A=yes,B=no>"
+            if positive_first
+            else f"<ask:{about.name}:A=no,B=yes>"
+        )
     if fmt == NUM_FORMAT:
         return "<ask:probability>"
     return "<ask:A=yes,B=no>" if positive_first else "<ask:A=no,B=yes>"
 
 
-def build_tokenizer(task: RiskTask, side_questions: tuple[SideQuestion, ...] = ()) -> WordTokenizer:
+def build_tokenizer(
+    task: RiskTask, side_questions: tuple[SideQuestion, ...] = ()
+) -> WordTokenizer:
     """The tiny model's word vocabulary: ``<pad>``, one token per feature value, the three question
     tokens, the answer keys ``A`` ``B`` and the digits ``0``-``9``; then two question tokens (both
     key orders) per side question.
@@ -330,15 +470,28 @@ def build_tokenizer(task: RiskTask, side_questions: tuple[SideQuestion, ...] = (
     """
     words = ["<pad>"]
     words += [f"{f.name}:{v}" for f in task.features for v in f.values]
-    words += [question_token(MC_FORMAT, True), question_token(MC_FORMAT, False),
-              question_token(NUM_FORMAT)]
+    words += [
+        question_token(MC_FORMAT, True),
+        question_token(MC_FORMAT, False),
+        question_token(NUM_FORMAT),
+    ]
     words += list(ANSWER_KEYS) + list(DIGITS)
-    words += [question_token(MC_FORMAT, order, q) for q in side_questions for order in (True, False)]
+    words += [
+        question_token(MC_FORMAT, order, q)
+        for q in side_questions
+        for order in (True, False)
+    ]
     return WordTokenizer(words, level="word")
 
 
-def prompt_tokens(task: RiskTask, tokenizer: WordTokenizer, X, fmt: str,
-                  positive_first: bool = True, about: SideQuestion | None = None) -> torch.Tensor:
+def prompt_tokens(
+    task: RiskTask,
+    tokenizer: WordTokenizer,
+    X,
+    fmt: str,
+    positive_first: bool = True,
+    about: SideQuestion | None = None,
+) -> torch.Tensor:
     """Prompts of rows ``X [n, F]`` as token ids ``LongTensor[n, F + 1]``: one token per field, then
     the question token (of the task's question, or of side question ``about``). This is
     :func:`render_prompt` compressed to one word per sentence.
@@ -348,9 +501,15 @@ def prompt_tokens(task: RiskTask, tokenizer: WordTokenizer, X, fmt: str,
     """
     X = task.check_rows(X)
     fields = [[tokenizer.id(f"{f.name}:{v}") for v in f.values] for f in task.features]
-    ids = np.stack([np.asarray(fields[j])[X[:, j]] for j in range(task.n_features)], axis=1)
-    q = np.full((X.shape[0], 1), tokenizer.id(question_token(fmt, positive_first, about)))
-    return torch.as_tensor(np.concatenate([ids, q], axis=1), dtype=torch.long)   # [n, F + 1]
+    ids = np.stack(
+        [np.asarray(fields[j])[X[:, j]] for j in range(task.n_features)], axis=1
+    )
+    q = np.full(
+        (X.shape[0], 1), tokenizer.id(question_token(fmt, positive_first, about))
+    )
+    return torch.as_tensor(
+        np.concatenate([ids, q], axis=1), dtype=torch.long
+    )  # [n, F + 1]
 
 
 def prompt_text(tokenizer: WordTokenizer, tokens) -> str:
@@ -363,13 +522,21 @@ def prompt_text(tokenizer: WordTokenizer, tokens) -> str:
 
 def _check_format(fmt):
     if fmt not in (MC_FORMAT, NUM_FORMAT):
-        raise ValueError(f"format must be {MC_FORMAT!r} (multiple choice) or {NUM_FORMAT!r} "
-                         f"(verbalized number), got {fmt!r}")
+        raise ValueError(
+            f"format must be {MC_FORMAT!r} (multiple choice) or {NUM_FORMAT!r} "
+            f"(verbalized number), got {fmt!r}"
+        )
 
 
 # ------------------------------------------------------------------------ pretraining corpus
-def pretraining_corpus(task: RiskTask, tokenizer: WordTokenizer, records: Population,
-                       reports: Population, rng: np.random.Generator, n_digits: int = 2):
+def pretraining_corpus(
+    task: RiskTask,
+    tokenizer: WordTokenizer,
+    records: Population,
+    reports: Population,
+    rng: np.random.Generator,
+    n_digits: int = 2,
+):
     """The tiny model's "web text": token sequences ``[N, F + 1 + n_digits]`` and a loss weight.
 
     * **records** (multiple-choice format, random key order): one person and the key of their
@@ -388,37 +555,49 @@ def pretraining_corpus(task: RiskTask, tokenizer: WordTokenizer, records: Popula
     pad = tokenizer.pad_id
     T = task.n_features + 1 + n_digits
     # records: features, question, answer key, padding
-    positive_first = rng.random(len(records)) < 0.5                   # [n_rec]
+    positive_first = rng.random(len(records)) < 0.5  # [n_rec]
     rec = torch.full((len(records), T), pad, dtype=torch.long)
     for order in (True, False):
         rows = np.flatnonzero(positive_first == order)
         if rows.size == 0:
             continue
-        rec[rows, :task.n_features + 1] = prompt_tokens(task, tokenizer, records.X[rows], MC_FORMAT,
-                                                        order)
+        rec[rows, : task.n_features + 1] = prompt_tokens(
+            task, tokenizer, records.X[rows], MC_FORMAT, order
+        )
         says_yes = records.y[rows] == 1
-        key_yes, key_no = (("A", "B") if order else ("B", "A"))
+        key_yes, key_no = ("A", "B") if order else ("B", "A")
         rec[rows, task.n_features + 1] = torch.as_tensor(
-            np.where(says_yes, tokenizer.id(key_yes), tokenizer.id(key_no)))
+            np.where(says_yes, tokenizer.id(key_yes), tokenizer.id(key_no))
+        )
     # reports: features, question, digits of a stochastically rounded true risk
-    scale = 10 ** n_digits
+    scale = 10**n_digits
     scaled = reports.p_true * scale
     value = np.floor(scaled) + (rng.random(len(reports)) < scaled - np.floor(scaled))
-    value = np.clip(value, 0, scale - 1).astype(int)                   # [n_rep], 0 .. 10^k - 1
+    value = np.clip(value, 0, scale - 1).astype(int)  # [n_rep], 0 .. 10^k - 1
     rep = torch.empty((len(reports), T), dtype=torch.long)
-    rep[:, :task.n_features + 1] = prompt_tokens(task, tokenizer, reports.X, NUM_FORMAT)
+    rep[:, : task.n_features + 1] = prompt_tokens(
+        task, tokenizer, reports.X, NUM_FORMAT
+    )
     digit_ids = np.asarray([tokenizer.id(d) for d in DIGITS])
     for k in range(n_digits):
         place = scale // 10 ** (k + 1)
-        rep[:, task.n_features + 1 + k] = torch.as_tensor(digit_ids[(value // place) % 10])
-    tokens = torch.cat([rec, rep])                                    # [N, T]
-    weight = (tokens[:, 1:] != pad).float()                           # [N, T - 1]
+        rep[:, task.n_features + 1 + k] = torch.as_tensor(
+            digit_ids[(value // place) % 10]
+        )
+    tokens = torch.cat([rec, rep])  # [N, T]
+    weight = (tokens[:, 1:] != pad).float()  # [N, T - 1]
     return tokens, weight
 
 
-def side_question_corpus(task: RiskTask, tokenizer: WordTokenizer, X,
-                         questions: tuple[SideQuestion, ...], rng: np.random.Generator,
-                         error_rate: float = 0.2, length: int | None = None):
+def side_question_corpus(
+    task: RiskTask,
+    tokenizer: WordTokenizer,
+    X,
+    questions: tuple[SideQuestion, ...],
+    rng: np.random.Generator,
+    error_rate: float = 0.2,
+    length: int | None = None,
+):
     """Recorded answers to side questions, as pretraining text: ``(tokens [n, length], weight)``.
 
     Row ``i`` is person ``X[i]``, one of ``questions`` at random, in a random key order, and the
@@ -437,22 +616,26 @@ def side_question_corpus(task: RiskTask, tokenizer: WordTokenizer, X,
     length = F + 3 if length is None else int(length)
     if length < F + 2:
         raise ValueError(f"length must be at least F + 2 = {F + 2}, got {length}")
-    which = rng.integers(len(questions), size=n)                       # [n] question index
-    positive_first = rng.random(n) < 0.5                               # [n]
-    wrong = rng.random(n) < error_rate                                 # [n]
+    which = rng.integers(len(questions), size=n)  # [n] question index
+    positive_first = rng.random(n) < 0.5  # [n]
+    wrong = rng.random(n) < error_rate  # [n]
     tokens = torch.full((n, length), tokenizer.pad_id, dtype=torch.long)
     for k, question in enumerate(questions):
         for order in (True, False):
             rows = np.flatnonzero((which == k) & (positive_first == order))
             if rows.size == 0:
                 continue
-            tokens[rows, :F + 1] = prompt_tokens(task, tokenizer, X[rows], MC_FORMAT, order,
-                                                 question)
-            says_yes = question.answers(task, X[rows]) != wrong[rows]  # flip the wrong ones
+            tokens[rows, : F + 1] = prompt_tokens(
+                task, tokenizer, X[rows], MC_FORMAT, order, question
+            )
+            says_yes = (
+                question.answers(task, X[rows]) != wrong[rows]
+            )  # flip the wrong ones
             key_yes, key_no = ("A", "B") if order else ("B", "A")
             tokens[rows, F + 1] = torch.as_tensor(
-                np.where(says_yes, tokenizer.id(key_yes), tokenizer.id(key_no)))
-    weight = (tokens[:, 1:] != tokenizer.pad_id).float()              # [n, length - 1]
+                np.where(says_yes, tokenizer.id(key_yes), tokenizer.id(key_no))
+            )
+    weight = (tokens[:, 1:] != tokenizer.pad_id).float()  # [n, length - 1]
     return tokens, weight
 
 
@@ -468,7 +651,9 @@ def two_option_risk(logits: torch.Tensor, yes_id: int, no_id: int) -> np.ndarray
     Paper: multiple-choice risk score, P(A) / (P(A) + P(B)) (chapter Eq. 1) (arXiv:2407.14614v3).
     """
     if not isinstance(logits, torch.Tensor):
-        raise TypeError(f"logits must be a torch.Tensor of shape [n, V], got {type(logits).__name__}")
+        raise TypeError(
+            f"logits must be a torch.Tensor of shape [n, V], got {type(logits).__name__}"
+        )
     if logits.dim() != 2:
         raise ValueError(f"logits must have shape [n, V], got {tuple(logits.shape)}")
     V = logits.shape[1]
@@ -480,25 +665,37 @@ def two_option_risk(logits: torch.Tensor, yes_id: int, no_id: int) -> np.ndarray
     pair = logits[:, [yes_id, no_id]]
     if not bool(torch.isfinite(pair).all()):
         row = int(torch.nonzero(~torch.isfinite(pair).all(1))[0, 0])
-        raise ValueError(f"logits must be finite at yes_id and no_id; row {row} holds "
-                         f"{pair[row].tolist()}")
+        raise ValueError(
+            f"logits must be finite at yes_id and no_id; row {row} holds "
+            f"{pair[row].tolist()}"
+        )
     return torch.sigmoid(logits[:, yes_id] - logits[:, no_id]).double().cpu().numpy()
 
 
 @torch.no_grad()
-def _last_logits(model: TinyLM, prompts: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
+def _last_logits(
+    model: TinyLM, prompts: torch.Tensor, batch_size: int = 4096
+) -> torch.Tensor:
     """Next-token logits ``[n, V]`` after each prompt ``[n, T]``, in batches."""
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
-    out = [model(prompts[i:i + batch_size].to(device))[:, -1].float().cpu()
-           for i in range(0, prompts.shape[0], batch_size)]
+    out = [
+        model(prompts[i : i + batch_size].to(device))[:, -1].float().cpu()
+        for i in range(0, prompts.shape[0], batch_size)
+    ]
     model.train(was_training)
     return torch.cat(out)
 
 
-def risk_multiple_choice(model: TinyLM, tokenizer: WordTokenizer, task: RiskTask, X,
-                         average_orderings: bool = False, min_answer_mass: float = 0.1) -> np.ndarray:
+def risk_multiple_choice(
+    model: TinyLM,
+    tokenizer: WordTokenizer,
+    task: RiskTask,
+    X,
+    average_orderings: bool = False,
+    min_answer_mass: float = 0.1,
+) -> np.ndarray:
     """Multiple-choice risk scores ``[n]`` of rows ``X`` from one forward pass per prompt.
 
     With ``positive_first`` ordering ("A. Yes  B. No") the risk is ``P(A) / (P(A) + P(B))``
@@ -513,11 +710,16 @@ def risk_multiple_choice(model: TinyLM, tokenizer: WordTokenizer, task: RiskTask
     a, b = tokenizer.id("A"), tokenizer.id("B")
     risks = []
     for positive_first in orders:
-        logits = _last_logits(model, prompt_tokens(task, tokenizer, X, MC_FORMAT, positive_first))
+        logits = _last_logits(
+            model, prompt_tokens(task, tokenizer, X, MC_FORMAT, positive_first)
+        )
         mass = torch.softmax(logits, -1)[:, [a, b]].sum(-1).mean().item()
         if mass < min_answer_mass:
-            warnings.warn(f"answer keys get only {mass:.3f} of the next-token probability on average",
-                          RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                f"answer keys get only {mass:.3f} of the next-token probability on average",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         yes, no = (a, b) if positive_first else (b, a)
         risks.append(two_option_risk(logits, yes, no))
     risk = np.mean(risks, axis=0)
@@ -531,15 +733,22 @@ def digits_to_risk(digits) -> np.ndarray:
     """
     digits = np.asarray(digits)
     if digits.ndim != 2 or digits.shape[1] < 1 or digits.shape[0] == 0:
-        raise ValueError(f"digits must have shape [n, k] with n, k >= 1, got {digits.shape}")
-    if not np.issubdtype(digits.dtype, np.integer) or digits.min() < 0 or digits.max() > 9:
+        raise ValueError(
+            f"digits must have shape [n, k] with n, k >= 1, got {digits.shape}"
+        )
+    if (
+        not np.issubdtype(digits.dtype, np.integer)
+        or digits.min() < 0
+        or digits.max() > 9
+    ):
         raise ValueError("digits must be integers between 0 and 9")
-    places = 10.0 ** -np.arange(1, digits.shape[1] + 1)                # [k]
+    places = 10.0 ** -np.arange(1, digits.shape[1] + 1)  # [k]
     return digits @ places
 
 
-def risk_verbalized(model: TinyLM, tokenizer: WordTokenizer, task: RiskTask, X,
-                    n_digits: int = 2) -> np.ndarray:
+def risk_verbalized(
+    model: TinyLM, tokenizer: WordTokenizer, task: RiskTask, X, n_digits: int = 2
+) -> np.ndarray:
     """Verbalized (numeric) risk scores ``[n]``: the number the model *writes* after "0.".
 
     Greedy decoding of ``n_digits`` tokens restricted to the digits, one forward pass per digit,
@@ -551,12 +760,17 @@ def risk_verbalized(model: TinyLM, tokenizer: WordTokenizer, task: RiskTask, X,
     """
     if n_digits < 1:
         raise ValueError(f"n_digits must be at least 1, got {n_digits}")
-    prompts = prompt_tokens(task, tokenizer, X, NUM_FORMAT)            # [n, F + 1]
+    prompts = prompt_tokens(task, tokenizer, X, NUM_FORMAT)  # [n, F + 1]
     digit_ids = [tokenizer.id(d) for d in DIGITS]
     device = next(model.parameters()).device
-    out = torch.cat([generate_greedy(model, prompts[i:i + 4096].to(device), n_digits,
-                                     allowed=digit_ids)[:, -n_digits:].cpu()
-                     for i in range(0, prompts.shape[0], 4096)])       # [n, n_digits] token ids
+    out = torch.cat(
+        [
+            generate_greedy(
+                model, prompts[i : i + 4096].to(device), n_digits, allowed=digit_ids
+            )[:, -n_digits:].cpu()
+            for i in range(0, prompts.shape[0], 4096)
+        ]
+    )  # [n, n_digits] token ids
     lookup = {tid: d for d, tid in enumerate(digit_ids)}
     digits = np.vectorize(lookup.__getitem__)(out.numpy())
     return check_probabilities(digits_to_risk(digits), "verbalized risk")
@@ -586,15 +800,24 @@ def answer_key_loss(model: TinyLM, batch) -> torch.Tensor:
     Paper: course addition — the cross-entropy used by both tuning stand-ins.
     """
     prompts, yes_ids, no_ids, q = batch
-    logp = torch.log_softmax(model(prompts)[:, -1], dim=-1)           # [B, V]
+    logp = torch.log_softmax(model(prompts)[:, -1], dim=-1)  # [B, V]
     rows = torch.arange(prompts.shape[0], device=prompts.device)
     return -(q * logp[rows, yes_ids] + (1 - q) * logp[rows, no_ids]).mean()
 
 
-def instruction_tune(model: TinyLM, tokenizer: WordTokenizer, task: RiskTask, X, *, steps: int,
-                     temperature: float = 0.25, lr: float = 1e-3, batch_size: int = 256,
-                     replay: tuple[torch.Tensor, torch.Tensor] | None = None,
-                     seed: int = 0) -> TinyLM:
+def instruction_tune(
+    model: TinyLM,
+    tokenizer: WordTokenizer,
+    task: RiskTask,
+    X,
+    *,
+    steps: int,
+    temperature: float = 0.25,
+    lr: float = 1e-3,
+    batch_size: int = 256,
+    replay: tuple[torch.Tensor, torch.Tensor] | None = None,
+    seed: int = 0,
+) -> TinyLM:
     """Our stand-in for instruction tuning: fine-tune a copy towards its own *sharpened* answers.
 
     For every row of ``X``, in both key orders, the base model's multiple-choice risk ``r`` is
@@ -617,21 +840,28 @@ def instruction_tune(model: TinyLM, tokenizer: WordTokenizer, task: RiskTask, X,
         raise ValueError(f"steps must be at least 1, got {steps}")
     if replay is not None:
         r_tokens, r_weight = replay
-        if r_tokens.dim() != 2 or r_tokens.shape[0] == 0 or \
-                r_weight.shape != (r_tokens.shape[0], r_tokens.shape[1] - 1):
-            raise ValueError(f"replay must be (tokens [N, T], weight [N, T - 1]), got shapes "
-                             f"{tuple(r_tokens.shape)} and {tuple(r_weight.shape)}")
+        if (
+            r_tokens.dim() != 2
+            or r_tokens.shape[0] == 0
+            or r_weight.shape != (r_tokens.shape[0], r_tokens.shape[1] - 1)
+        ):
+            raise ValueError(
+                f"replay must be (tokens [N, T], weight [N, T - 1]), got shapes "
+                f"{tuple(r_tokens.shape)} and {tuple(r_weight.shape)}"
+            )
     a, b = tokenizer.id("A"), tokenizer.id("B")
     prompts, yes_ids, no_ids, targets = [], [], [], []
     for positive_first in (True, False):
-        p = prompt_tokens(task, tokenizer, X, MC_FORMAT, positive_first)          # [n, F + 1]
+        p = prompt_tokens(task, tokenizer, X, MC_FORMAT, positive_first)  # [n, F + 1]
         yes, no = (a, b) if positive_first else (b, a)
-        r = two_option_risk(_last_logits(model, p), yes, no)                     # [n]
+        r = two_option_risk(_last_logits(model, p), yes, no)  # [n]
         prompts.append(p)
         yes_ids.append(torch.full((len(p),), yes))
         no_ids.append(torch.full((len(p),), no))
         targets.append(torch.as_tensor(sharpen(r, temperature), dtype=torch.float32))
-    prompts, yes_ids, no_ids, targets = map(torch.cat, (prompts, yes_ids, no_ids, targets))
+    prompts, yes_ids, no_ids, targets = map(
+        torch.cat, (prompts, yes_ids, no_ids, targets)
+    )
     n = prompts.shape[0]
     device = next(model.parameters()).device
     tuned = copy.deepcopy(model)
@@ -642,8 +872,11 @@ def instruction_tune(model: TinyLM, tokenizer: WordTokenizer, task: RiskTask, X,
         batch = tuple(t[idx].to(device) for t in (prompts, yes_ids, no_ids, targets))
         if replay is None:
             return batch
-        ridx = torch.randint(replay[0].shape[0], (min(batch_size, replay[0].shape[0]),),
-                             generator=generator)
+        ridx = torch.randint(
+            replay[0].shape[0],
+            (min(batch_size, replay[0].shape[0]),),
+            generator=generator,
+        )
         return batch, (replay[0][ridx].to(device), replay[1][ridx].to(device))
 
     def loss_fn(m, batch):
@@ -652,15 +885,31 @@ def instruction_tune(model: TinyLM, tokenizer: WordTokenizer, task: RiskTask, X,
         tune_batch, replay_batch = batch
         return answer_key_loss(m, tune_batch) + next_token_loss(m, replay_batch)
 
-    train(tuned, loss_fn, next_batch, steps=steps, lr=lr, desc="instruction tuning (stand-in)")
+    train(
+        tuned,
+        loss_fn,
+        next_batch,
+        steps=steps,
+        lr=lr,
+        desc="instruction tuning (stand-in)",
+    )
     return tuned
 
 
-def tune_on_answers(model: TinyLM, tokenizer: WordTokenizer, task: RiskTask, X,
-                     questions: tuple[SideQuestion, ...], *, steps: int, label_noise: float = 0.0,
-                     lr: float = 1e-3, batch_size: int = 256,
-                     replay: tuple[torch.Tensor, torch.Tensor] | None = None,
-                     seed: int = 0) -> TinyLM:
+def tune_on_answers(
+    model: TinyLM,
+    tokenizer: WordTokenizer,
+    task: RiskTask,
+    X,
+    questions: tuple[SideQuestion, ...],
+    *,
+    steps: int,
+    label_noise: float = 0.0,
+    lr: float = 1e-3,
+    batch_size: int = 256,
+    replay: tuple[torch.Tensor, torch.Tensor] | None = None,
+    seed: int = 0,
+) -> TinyLM:
     """Our stand-in for instruction tuning: fine-tune a copy on hard 0/1 answers to side questions.
 
     Every row of ``X`` is asked every question of ``questions`` in both key orders; the target
@@ -684,23 +933,32 @@ def tune_on_answers(model: TinyLM, tokenizer: WordTokenizer, task: RiskTask, X,
         raise ValueError("give at least one side question to tune on")
     if replay is not None:
         r_tokens, r_weight = replay
-        if r_tokens.dim() != 2 or r_tokens.shape[0] == 0 or \
-                r_weight.shape != (r_tokens.shape[0], r_tokens.shape[1] - 1):
-            raise ValueError(f"replay must be (tokens [N, T], weight [N, T - 1]), got shapes "
-                             f"{tuple(r_tokens.shape)} and {tuple(r_weight.shape)}")
+        if (
+            r_tokens.dim() != 2
+            or r_tokens.shape[0] == 0
+            or r_weight.shape != (r_tokens.shape[0], r_tokens.shape[1] - 1)
+        ):
+            raise ValueError(
+                f"replay must be (tokens [N, T], weight [N, T - 1]), got shapes "
+                f"{tuple(r_tokens.shape)} and {tuple(r_weight.shape)}"
+            )
     X = task.check_rows(X)
     a, b = tokenizer.id("A"), tokenizer.id("B")
     generator = torch.Generator().manual_seed(int(seed))
     prompts, yes_ids, no_ids, targets = [], [], [], []
     for question in questions:
-        answer = torch.as_tensor(question.answers(task, X), dtype=torch.float32)     # [n]
+        answer = torch.as_tensor(question.answers(task, X), dtype=torch.float32)  # [n]
         for positive_first in (True, False):
-            prompts.append(prompt_tokens(task, tokenizer, X, MC_FORMAT, positive_first, question))
+            prompts.append(
+                prompt_tokens(task, tokenizer, X, MC_FORMAT, positive_first, question)
+            )
             yes, no = (a, b) if positive_first else (b, a)
             yes_ids.append(torch.full((len(X),), yes))
             no_ids.append(torch.full((len(X),), no))
             targets.append(answer)
-    prompts, yes_ids, no_ids, targets = map(torch.cat, (prompts, yes_ids, no_ids, targets))
+    prompts, yes_ids, no_ids, targets = map(
+        torch.cat, (prompts, yes_ids, no_ids, targets)
+    )
     flip = torch.rand(len(targets), generator=generator) < label_noise
     targets = torch.where(flip, 1 - targets, targets)
     n = prompts.shape[0]
@@ -712,8 +970,11 @@ def tune_on_answers(model: TinyLM, tokenizer: WordTokenizer, task: RiskTask, X,
         batch = tuple(t[idx].to(device) for t in (prompts, yes_ids, no_ids, targets))
         if replay is None:
             return batch
-        ridx = torch.randint(replay[0].shape[0], (min(batch_size, replay[0].shape[0]),),
-                             generator=generator)
+        ridx = torch.randint(
+            replay[0].shape[0],
+            (min(batch_size, replay[0].shape[0]),),
+            generator=generator,
+        )
         return batch, (replay[0][ridx].to(device), replay[1][ridx].to(device))
 
     def loss_fn(m, batch):
@@ -739,7 +1000,9 @@ def auc_score(y, scores) -> float:
     y = check_outcomes(y, "y")
     scores = np.asarray(scores, dtype=float)
     if scores.shape != y.shape:
-        raise ValueError(f"y and scores must have the same length, got {y.size} and {scores.size}")
+        raise ValueError(
+            f"y and scores must have the same length, got {y.size} and {scores.size}"
+        )
     if not np.all(np.isfinite(scores)):
         raise ValueError("scores must be finite")
     n1 = int(y.sum())
@@ -752,7 +1015,7 @@ def auc_score(y, scores) -> float:
     # mean rank (1-based) of each run of tied scores
     starts = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])
     ends = np.r_[starts[1:], y.size]
-    run_rank = (starts + 1 + ends) / 2.0                                # mean of ranks start+1 .. end
+    run_rank = (starts + 1 + ends) / 2.0  # mean of ranks start+1 .. end
     ranks[order] = np.repeat(run_rank, ends - starts)
     return float((ranks[y == 1].sum() - n1 * (n1 + 1) / 2.0) / (n1 * n0))
 
@@ -794,14 +1057,16 @@ def calibration_slope(y, risk, clip: float = 1e-6) -> float:
     risk = check_probabilities(risk, "risk")
     y = check_outcomes(y, "y")
     if risk.shape != y.shape:
-        raise ValueError(f"y and risk must have the same length, got {y.size} and {risk.size}")
+        raise ValueError(
+            f"y and risk must have the same length, got {y.size} and {risk.size}"
+        )
     if y.min() == y.max():
         raise ValueError("the calibration slope needs both outcomes")
     r = np.clip(risk, clip, 1 - clip)
     z = np.log(r) - np.log1p(-r)
     if np.ptp(z) == 0:
         raise ValueError("the calibration slope needs scores that are not all equal")
-    design = np.stack([np.ones_like(z), z], axis=1)                    # [n, 2]
+    design = np.stack([np.ones_like(z), z], axis=1)  # [n, 2]
     coef = np.zeros(2)
     for _ in range(100):
         p = 1.0 / (1.0 + np.exp(-(design @ coef)))
