@@ -805,6 +805,41 @@ def answer_key_loss(model: TinyLM, batch) -> torch.Tensor:
     return -(q * logp[rows, yes_ids] + (1 - q) * logp[rows, no_ids]).mean()
 
 
+def _tune_answer_keys(
+    model, examples, *, replay, generator, steps, lr, batch_size, desc
+):
+    """Train a copy of ``model`` with :func:`answer_key_loss` on ``examples`` = (prompts [N, L],
+    yes ids [N], no ids [N], targets [N]), plus next-token loss on ``replay`` = (tokens, weights)
+    batches when given; the shared loop of :func:`instruction_tune` and
+    :func:`tune_on_answers`."""
+    from utils.training import train
+
+    n = examples[0].shape[0]
+    device = next(model.parameters()).device
+    tuned = copy.deepcopy(model)
+
+    def next_batch(step):
+        idx = torch.randint(n, (min(batch_size, n),), generator=generator)
+        batch = tuple(t[idx].to(device) for t in examples)
+        if replay is None:
+            return batch
+        ridx = torch.randint(
+            replay[0].shape[0],
+            (min(batch_size, replay[0].shape[0]),),
+            generator=generator,
+        )
+        return batch, (replay[0][ridx].to(device), replay[1][ridx].to(device))
+
+    def loss_fn(m, batch):
+        if replay is None:
+            return answer_key_loss(m, batch)
+        tune_batch, replay_batch = batch
+        return answer_key_loss(m, tune_batch) + next_token_loss(m, replay_batch)
+
+    train(tuned, loss_fn, next_batch, steps=steps, lr=lr, desc=desc)
+    return tuned
+
+
 def instruction_tune(
     model: TinyLM,
     tokenizer: WordTokenizer,
@@ -834,8 +869,6 @@ def instruction_tune(
 
     Paper: course addition — self-distillation stand-in for instruction tuning (exercises).
     """
-    from utils.training import train
-
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")
     if replay is not None:
@@ -862,38 +895,17 @@ def instruction_tune(
     prompts, yes_ids, no_ids, targets = map(
         torch.cat, (prompts, yes_ids, no_ids, targets)
     )
-    n = prompts.shape[0]
-    device = next(model.parameters()).device
-    tuned = copy.deepcopy(model)
     generator = torch.Generator().manual_seed(int(seed))
-
-    def next_batch(step):
-        idx = torch.randint(n, (min(batch_size, n),), generator=generator)
-        batch = tuple(t[idx].to(device) for t in (prompts, yes_ids, no_ids, targets))
-        if replay is None:
-            return batch
-        ridx = torch.randint(
-            replay[0].shape[0],
-            (min(batch_size, replay[0].shape[0]),),
-            generator=generator,
-        )
-        return batch, (replay[0][ridx].to(device), replay[1][ridx].to(device))
-
-    def loss_fn(m, batch):
-        if replay is None:
-            return answer_key_loss(m, batch)
-        tune_batch, replay_batch = batch
-        return answer_key_loss(m, tune_batch) + next_token_loss(m, replay_batch)
-
-    train(
-        tuned,
-        loss_fn,
-        next_batch,
+    return _tune_answer_keys(
+        model,
+        (prompts, yes_ids, no_ids, targets),
+        replay=replay,
+        generator=generator,
         steps=steps,
         lr=lr,
+        batch_size=batch_size,
         desc="instruction tuning (stand-in)",
     )
-    return tuned
 
 
 def tune_on_answers(
@@ -923,8 +935,6 @@ def tune_on_answers(
     Paper: course addition — a mechanism for the polarization of §4 (arXiv:2407.14614v3) that
     does not target the income scores.
     """
-    from utils.training import train
-
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")
     if not 0.0 <= label_noise <= 1.0:
@@ -961,29 +971,16 @@ def tune_on_answers(
     )
     flip = torch.rand(len(targets), generator=generator) < label_noise
     targets = torch.where(flip, 1 - targets, targets)
-    n = prompts.shape[0]
-    device = next(model.parameters()).device
-    tuned = copy.deepcopy(model)
-
-    def next_batch(step):
-        idx = torch.randint(n, (min(batch_size, n),), generator=generator)
-        batch = tuple(t[idx].to(device) for t in (prompts, yes_ids, no_ids, targets))
-        if replay is None:
-            return batch
-        ridx = torch.randint(
-            replay[0].shape[0],
-            (min(batch_size, replay[0].shape[0]),),
-            generator=generator,
-        )
-        return batch, (replay[0][ridx].to(device), replay[1][ridx].to(device))
-
-    def loss_fn(m, batch):
-        if replay is None:
-            return answer_key_loss(m, batch)
-        tune_batch, replay_batch = batch
-        return answer_key_loss(m, tune_batch) + next_token_loss(m, replay_batch)
-
-    train(tuned, loss_fn, next_batch, steps=steps, lr=lr, desc="tuning on side answers")
+    tuned = _tune_answer_keys(
+        model,
+        (prompts, yes_ids, no_ids, targets),
+        replay=replay,
+        generator=generator,
+        steps=steps,
+        lr=lr,
+        batch_size=batch_size,
+        desc="tuning on side answers",
+    )
     return tuned.eval()
 
 
