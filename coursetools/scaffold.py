@@ -7,6 +7,7 @@ Creates, and never overwrites:
 * ``solutions/NN-slug.ipynb``: one example exercise in the marker format;
 * ``utils/<module>.py``: the module docstring and one function with its ``Paper:`` line;
 * ``tests/test_<module>.py``: the unit-test pattern of the course;
+* ``tests/bad_inputs/<module>.py``: the module's rows of the bad-input table;
 * the catalog entry in ``utils/catalog.py`` when chapter NN has none yet.
 
 The made chapter runs as it is (a test executes it), so an author starts from something green
@@ -114,6 +115,7 @@ def plan(
         root / "solutions" / f"{full_slug}.ipynb": ("solutions.py.txt", True),
         root / "utils" / f"{module}.py": ("module.py.txt", False),
         root / "tests" / f"test_{module}.py": ("test_module.py.txt", False),
+        root / "tests" / "bad_inputs" / f"{module}.py": ("bad_inputs.py.txt", False),
     }
     taken = [str(p.relative_to(root)) for p in made if p.exists()]
     if taken:

@@ -190,11 +190,12 @@ def test_scaffold_makes_a_chapter_that_runs(tmp_path):
             "-p",
             "no:xdist",
             "tests/test_conformal.py",
+            "tests/test_bad_inputs.py",
         ],
         cwd=copy,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,
     )
     assert unit.returncode == 0, unit.stdout[-2000:]
     for path in (notebook, copy / "solutions" / "15-conformal-scores.ipynb"):

@@ -16,6 +16,7 @@ from utils.metric_learning import (
     assign_clusters,
     embed,
     margin_loss,
+    match_clusters,
     nearest_centroid,
     nmi,
     nmi_kmeans,
@@ -134,6 +135,47 @@ def test_assign_clusters_rejects_bad_input():
         assign_clusters(np.ones((3, 2)), 4)
     with pytest.raises(ValueError, match="emb"):
         assign_clusters(np.ones(3), 1)
+
+
+def test_match_clusters_undoes_a_relabelling():
+    previous = np.array([0, 0, 0, 1, 1, 2, 2, 2])
+    current = np.array([2, 2, 1, 0, 0, 1, 1, 1])  # same groups but one item moved
+    out = match_clusters(previous, current)
+    # 2 -> 0 (2 items overlap), 0 -> 1 (2 items), 1 -> 2 (3 items, 1 from group 0)
+    np.testing.assert_array_equal(out, [0, 0, 2, 1, 1, 2, 2, 2])
+    # an identical clustering is left unchanged
+    np.testing.assert_array_equal(match_clusters(previous, previous), previous)
+
+
+def test_match_clusters_when_a_learner_is_added():
+    previous = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    current = np.array([2, 2, 0, 0, 1, 1, 1, 1])  # group 0 split in two
+    out = match_clusters(previous, current)
+    # 1 keeps id 1; of 0 and 2 (2 items each overlap group 0) one keeps 0, other is 2
+    assert list(out[4:]) == [1, 1, 1, 1]
+    assert set(out[:4]) == {0, 2} and out[0] == out[1] and out[2] == out[3]
+    # previous ids beyond the new K count as no overlap
+    np.testing.assert_array_equal(
+        match_clusters(np.array([2, 2, 1, 1]), np.array([0, 0, 1, 1])), [0, 0, 1, 1]
+    )
+    np.testing.assert_array_equal(
+        match_clusters(np.array([1, 1, 0, 0]), np.array([0, 0, 1, 1])), [1, 1, 0, 0]
+    )
+
+
+@pytest.mark.parametrize(
+    "previous, current, message",
+    [
+        ([0, 1], [0, 1, 1], "same length"),
+        ([0, -1], [0, 1], "ids >= 0"),
+        ([0, 1], [-1, 1], "ids >= 0"),
+        ([0.0, 1.0], [0, 1], "previous"),
+        ([0, 1], [0.5, 1.0], "current"),
+    ],
+)
+def test_match_clusters_rejects_bad_input(previous, current, message):
+    with pytest.raises(ValueError, match=message):
+        match_clusters(np.array(previous), np.array(current))
 
 
 def test_random_clusters_balanced_and_seeded():
@@ -313,6 +355,34 @@ def test_embed_is_normalised():
     np.testing.assert_allclose(np.linalg.norm(e, axis=1), 1.0, rtol=1e-5)
 
 
+def test_embed_pooled_features_and_batches():
+    torch.manual_seed(0)
+    model = AttentionEmbedder(D=8)
+    X = np.random.default_rng(0).random((5, 3, 8, 8)).astype(np.float32)
+    z = embed(model, X, pooled=True, batch=2)  # [5, 32], three batches
+    with torch.no_grad():
+        x = torch.as_tensor(X)
+        H = model.features(x)
+        a = torch.sigmoid(model.attend(H))
+        ref = ((a * H).sum((2, 3)) / a.sum((2, 3))).numpy()
+        np.testing.assert_allclose(model.pooled(x).numpy(), ref, rtol=1e-5)
+        full = model(x).numpy()
+    assert z.shape == (5, 32)
+    np.testing.assert_allclose(
+        z, ref / np.linalg.norm(ref, axis=1, keepdims=True), rtol=1e-4
+    )
+    np.testing.assert_allclose(
+        embed(model, X, batch=2),
+        full / np.linalg.norm(full, axis=1, keepdims=True),
+        rtol=1e-4,
+    )
+    assert model.training  # embed puts the model back in training mode
+    with pytest.raises(ValueError, match="batch"):
+        embed(model, X, batch=0)
+    with pytest.raises(ValueError, match="x must be"):
+        model.pooled(torch.rand(3, 8, 8))
+
+
 @pytest.fixture(scope="module")
 def tiny_data():
     rng = np.random.default_rng(0)
@@ -382,6 +452,8 @@ def test_train_subspace_learners_random_partition_and_errors(tiny_data):
     assert sorted(np.bincount(h["clusters"])) == [30, 30]
     with pytest.raises(ValueError, match="partition"):
         train_subspace_learners(X, y, X, y, partition="kmeans")
+    with pytest.raises(ValueError, match="cluster_on"):
+        train_subspace_learners(X, y, X, y, cluster_on="pixels")
     with pytest.raises(ValueError, match="K and K_max"):
         train_subspace_learners(X, y, X, y, K=9, D=8)
     with pytest.raises(ValueError, match="same length"):
@@ -454,3 +526,28 @@ def test_specialisation_gap_rejects_bad_input():
         )
     with pytest.raises(ValueError, match="slices"):
         specialisation_gap(emb, labels, np.zeros(4, dtype=int), [slice(0, 2)])
+
+
+def test_train_subspace_learners_matched_clusters_keep_their_learner(tiny_data):
+    X, y = tiny_data
+    kwargs = dict(K=3, D=12, epochs=5, finetune_epochs=0, batch_size=20, lr=0.0)
+    # lr 0: the features never change, so every re-clustering finds the same groups;
+    # matching must then hand each learner the group of the first clustering
+    torch.manual_seed(7)
+    feats = embed(AttentionEmbedder(D=12), X, pooled=True)
+    first_seed = int(np.random.default_rng(7).integers(1 << 30))
+    # (the first clustering is itself matched to "everyone in group 0")
+    first = match_clusters(
+        np.zeros(60, int), assign_clusters(feats, 3, seed=first_seed)
+    )
+    _, h = train_subspace_learners(X, y, X, y, seed=7, recluster_every=1, **kwargs)
+    np.testing.assert_array_equal(h["clusters"], first)
+    # on the embedding instead of the pooled features, the groups differ here
+    _, h_emb = train_subspace_learners(
+        X, y, X, y, seed=7, recluster_every=1, cluster_on="embedding", **kwargs
+    )
+    torch.manual_seed(7)
+    emb = embed(AttentionEmbedder(D=12), X)
+    expected = match_clusters(np.zeros(60, int), assign_clusters(emb, 3, first_seed))
+    np.testing.assert_array_equal(h_emb["clusters"], expected)
+    assert not np.array_equal(h_emb["clusters"], first)

@@ -195,7 +195,7 @@ CHAPTERS = [
         2022,
         "IEEE Journal of Biomedical and Health Informatics 26(9)",
         "2206.09068",
-        None,
+        "https://github.com/adigasu/Dynamic_subspace_learners",
         module="metric_learning",
         uses=(),
     ),

@@ -56,9 +56,22 @@ def claims_dir() -> Path:
     return Path(text).expanduser() if text else COURSE_ROOT / "_build" / "claims"
 
 
+def _chapter_number(chapter) -> int:
+    """``chapter`` as an int in 0..99 (``"07"`` is 7); ``ValueError`` naming it otherwise."""
+    message = f"chapter must be a number from 0 to 99, got {chapter!r}"
+    try:
+        number = int(chapter)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(message) from None
+    whole = isinstance(chapter, str) or number == chapter  # -0.5 is not chapter 0
+    if not whole or not 0 <= number <= 99:
+        raise ValueError(message)
+    return number
+
+
 def claims_path(chapter: int | str, directory: Path | str | None = None) -> Path:
     """Path of chapter ``chapter``'s record file, ``NN.json`` (``chapter`` may be ``"07"``)."""
-    return Path(directory or claims_dir()) / f"{int(chapter):02d}.json"
+    return Path(directory or claims_dir()) / f"{_chapter_number(chapter):02d}.json"
 
 
 def chapter_of(notebook: Path | str) -> int | None:
@@ -76,11 +89,11 @@ def verdict(record: dict) -> str:
 
 def _plain(value, what: str):
     """Turn numpy scalars/arrays and tuples into JSON values; reject NaN and unknown types."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    # numpy and torch values
+    # numpy and torch values (a numpy bool becomes a Python bool, not 1)
     if hasattr(value, "tolist") and not isinstance(value, (list, tuple)):
         value = value.tolist()
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real):
@@ -163,21 +176,29 @@ def _holds(ours, threshold, op, holds):
             "give exactly one of holds=<bool> or op='<', '<=', '>' or '>='"
         )
     if op is None:
-        if not isinstance(holds, bool) and type(holds).__name__ != "bool_":
+        # a numpy bool scalar (np.bool_) counts as a bool
+        numpy_bool = (
+            hasattr(holds, "dtype") and str(holds.dtype) == "bool" and holds.ndim == 0
+        )
+        if not isinstance(holds, bool) and not numpy_bool:
             raise TypeError(f"holds must be a bool, got {type(holds).__name__}")
         return bool(holds)
     if op not in COMPARISONS:
         raise ValueError(f"op must be one of {sorted(COMPARISONS)}, got {op!r}")
+    numbers_ = []
     for name, value in (("ours", ours), ("threshold", threshold)):
-        if isinstance(value, bool) or not (
-            isinstance(value, numbers.Real) or hasattr(value, "item")
-        ):
+        try:  # a number, or a numpy/torch scalar of numbers (not text, not a bool)
+            number = None if isinstance(value, (bool, str)) else float(value)
+        except (TypeError, ValueError):
+            number = None
+        if number is None:
             raise TypeError(
                 f"with op=..., {name} must be a single number, got {value!r}"
             )
-        if not math.isfinite(float(value)):
+        if not math.isfinite(number):
             raise ValueError(f"{name} must be finite, got {value}")
-    return bool(COMPARISONS[op](float(ours), float(threshold)))
+        numbers_.append(number)
+    return bool(COMPARISONS[op](*numbers_))
 
 
 def record_claim(
@@ -213,7 +234,7 @@ def record_claim(
     from utils.core import get_seed
 
     record = {
-        "chapter": int(chapter),
+        "chapter": _chapter_number(chapter),
         "claim": str(claim),
         "evidence": evidence,
         "paper_value": _plain(paper_value, "paper_value"),

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from utils.validation import check_positive_int
+
 CondFn = Callable[[torch.Tensor], torch.Tensor]
 MAX_BRUTE_FORCE_SEQUENCES = 100_000
 
@@ -45,7 +47,7 @@ MAX_BRUTE_FORCE_SEQUENCES = 100_000
 # input checks
 # --------------------------------------------------------------------------------------------
 def _check_tokens(
-    x: torch.Tensor, vocab_size: int, *, allow_mask: bool, name: str = "x"
+    x: torch.Tensor, vocab_size: int, *, allow_mask: bool = False, name: str = "x"
 ) -> None:
     """Raise a clear error unless ``x`` is a non-empty ``[B, L]`` integer tensor of valid tokens."""
     if not isinstance(x, torch.Tensor):
@@ -70,11 +72,21 @@ def _check_tokens(
         )
 
 
+def _as_float64(value, name: str) -> torch.Tensor:
+    """``value`` as a float64 tensor; ``TypeError`` naming ``name`` when it is not numeric."""
+    try:
+        return torch.as_tensor(value, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(
+            f"{name} must be a number or an array of numbers, got {value!r}"
+        ) from None
+
+
 def _check_mask_prob(
     mask_prob: torch.Tensor, batch: int, name: str = "mask_prob"
 ) -> torch.Tensor:
     """Turn ``mask_prob`` into a float64 ``[B]`` tensor in (0, 1]; raise a clear error otherwise."""
-    lam = torch.as_tensor(mask_prob, dtype=torch.float64)
+    lam = _as_float64(mask_prob, name)
     if lam.dim() == 0:
         lam = lam.expand(batch)
     if lam.shape != (batch,):
@@ -159,7 +171,7 @@ class MarkovChainSource:
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """Exact ``log p0(x)`` in nats for clean sequences ``x`` of shape ``[B, L]``; returns ``[B]``."""
-        _check_tokens(x, self.vocab_size, allow_mask=False)
+        _check_tokens(x, self.vocab_size)
         logp = torch.log(self.initial[x[:, 0]])
         if x.shape[1] > 1:
             logp = logp + torch.log(self.transition[x[:, :-1], x[:, 1:]]).sum(1)
@@ -192,7 +204,7 @@ class MarkovChainSource:
         V, P = self.vocab_size, self.transition
         masked = x_t == self.mask_id
         # evidence[b, i, v] = 1 if token v is compatible with what is seen at position i
-        evidence = torch.nn.functional.one_hot(x_t.clamp(max=V - 1), V).to(
+        evidence = torch.nn.functional.one_hot(x_t.clamp(max=V - 1).long(), V).to(
             torch.float64
         )
         evidence[masked] = 1.0  # [B, L, V]
@@ -245,7 +257,7 @@ def log_linear_sigma_bar(t, eps: float = 1e-3) -> torch.Tensor:
 
     Paper: log-linear noise schedule sigma_bar(t) = -log(1 - (1 - eps) t), §4.1 (arXiv:2406.03736v4).
     """
-    t = torch.as_tensor(t, dtype=torch.float64)
+    t = _as_float64(t, "t")
     if not bool(torch.isfinite(t).all()) or bool((t < 0).any()) or bool((t > 1).any()):
         raise ValueError("t must lie in [0, 1]")
     if not 0 <= eps < 1:
@@ -268,7 +280,7 @@ def mask_tokens(
 
     Paper: absorbing forward process, masking each token with probability lambda, §2 (arXiv:2406.03736v4).
     """
-    _check_tokens(x0, mask_id, allow_mask=False, name="x0")
+    _check_tokens(x0, mask_id, name="x0")
     lam = _check_mask_prob(mask_prob, x0.shape[0]).to(torch.float32)
     masked = torch.rand(x0.shape, generator=generator) < lam[:, None]
     return torch.where(masked, torch.full_like(x0, mask_id), x0), masked
@@ -286,7 +298,7 @@ def mask_k_tokens(
 
     Paper: masking exactly k tokens, the AO-ARM form of Theorem 2 (Eq. 2.16) (arXiv:2406.03736v4).
     """
-    _check_tokens(x0, mask_id, allow_mask=False, name="x0")
+    _check_tokens(x0, mask_id, name="x0")
     B, L = x0.shape
     k = torch.as_tensor(k)
     if k.shape != (B,) or k.dtype.is_floating_point:
@@ -312,7 +324,7 @@ def concrete_score_scalar(sigma_bar) -> torch.Tensor:
 
     Paper: the time-only factor exp(-sigma_bar) / (1 - exp(-sigma_bar)), Theorem 1 (arXiv:2406.03736v4).
     """
-    s = torch.as_tensor(sigma_bar, dtype=torch.float64)
+    s = _as_float64(sigma_bar, "sigma_bar")
     if not bool(torch.isfinite(s).all()) or bool((s <= 0).any()):
         raise ValueError("sigma_bar must be positive and finite")
     return 1.0 / torch.expm1(s)  # = e^{-s} / (1 - e^{-s}), computed stably
@@ -339,7 +351,9 @@ def concrete_score(
         )
     masked = (x_t == mask_id).unsqueeze(-1)
     return torch.where(
-        masked, scalar[:, None, None] * conditionals.to(torch.float64), 0.0
+        masked,
+        scalar[:, None, None] * conditionals,
+        0.0,  # float64: scalar is
     )
 
 
@@ -359,7 +373,15 @@ def _check_conditionals(
         raise ValueError(
             f"conditionals must have shape [B, L, V] = {(*x_t.shape, mask_id)}, got {shape}"
         )
-    if bool((conditionals < 0).any()) or bool((conditionals > 1 + 1e-6).any()):
+    if not conditionals.is_floating_point():
+        raise TypeError(
+            f"conditionals must be a float tensor, got dtype {conditionals.dtype}"
+        )
+    if (
+        not bool(torch.isfinite(conditionals).all())
+        or bool((conditionals < 0).any())
+        or bool((conditionals > 1 + 1e-6).any())
+    ):
         raise ValueError("conditionals must be probabilities in [0, 1]")
 
 
@@ -368,6 +390,8 @@ def all_sequences(vocab_size: int, length: int) -> torch.Tensor:
 
     Paper: course addition — enumeration for brute-force checks.
     """
+    check_positive_int(vocab_size, "vocab_size")
+    check_positive_int(length, "length")
     if vocab_size**length > MAX_BRUTE_FORCE_SEQUENCES:
         raise ValueError(
             f"{vocab_size}**{length} sequences are too many to enumerate "
@@ -400,7 +424,7 @@ def noisy_marginal(
     per_token = torch.where(
         masked,
         torch.tensor(1 - keep, **f64),
-        torch.where(agrees, torch.tensor(keep, **f64), torch.tensor(0.0, **f64)),
+        torch.where(agrees, torch.tensor(keep, **f64), 0.0),
     )
     return per_token.prod(-1) @ p0  # [B]
 
@@ -498,10 +522,10 @@ def _check_log_probs(
     if bool(torch.isnan(values).any()) or bool((values > atol).any()):
         raise ValueError(
             "log_cond must hold log-probabilities (<= 0, no NaN), got a largest "
-            f"value {float(values.nan_to_num(nan=float('inf')).max())!r}; "
+            f"value {float(values.nan_to_num(nan=math.inf).max())!r}; "
             "pass log_softmax(logits), not logits"
         )
-    log_total = torch.logsumexp(values[masked].double(), dim=-1)
+    log_total = torch.logsumexp(values[masked].double(), dim=1)  # [n_masked]
     if log_total.numel() and not bool((log_total.abs() <= atol).all()):
         worst = float(log_total[log_total.abs().argmax()].exp())
         raise ValueError(
@@ -515,12 +539,20 @@ def _masked_nll(
     log_cond: torch.Tensor, x0: torch.Tensor, masked: torch.Tensor
 ) -> torch.Tensor:
     """``sum_{i masked} -log c(x0^i | x_t)`` per row, ``[B]``, with clear shape errors."""
-    if log_cond.dim() != 3 or log_cond.shape[:2] != x0.shape:
-        raise ValueError(
-            f"log_cond must have shape [B, L, V] with [B, L] = {tuple(x0.shape)}, "
-            f"got {tuple(log_cond.shape)}"
+    if not isinstance(log_cond, torch.Tensor):
+        raise TypeError(
+            f"log_cond must be a torch.Tensor, got {type(log_cond).__name__}"
         )
-    _check_tokens(x0, log_cond.shape[2], allow_mask=False, name="x0")
+    if log_cond.dim() != 3:
+        raise ValueError(
+            f"log_cond must be a [B, L, V] tensor, got shape {tuple(log_cond.shape)}"
+        )
+    _check_tokens(x0, log_cond.shape[2], name="x0")
+    if log_cond.shape[:2] != x0.shape:
+        raise ValueError(
+            f"log_cond must have shape [B, L, V] with [B, L] = x0's shape "
+            f"{tuple(x0.shape)}, got {tuple(log_cond.shape)}"
+        )
     if masked.shape != x0.shape or masked.dtype != torch.bool:
         raise ValueError(
             f"masked must be a boolean tensor of shape {tuple(x0.shape)}, "
@@ -561,7 +593,7 @@ def ao_arm_loss(
     k = masked.sum(1)
     if bool((k == 0).any()):
         raise ValueError("every row must have at least one masked position (k >= 1)")
-    return nll * x0.shape[1] / k.to(nll.dtype)
+    return nll * x0.shape[1] / k  # k is cast to nll's dtype
 
 
 def stratified_mask_probs(
@@ -574,11 +606,13 @@ def stratified_mask_probs(
     """
     if batch < 1:
         raise ValueError(f"batch must be at least 1, got {batch}")
+    if not 0 <= floor <= 1:
+        raise ValueError(f"floor must lie in [0, 1], got {floor}")
     u = (
-        torch.arange(batch, dtype=torch.float64)
+        torch.arange(batch)
         + torch.rand(batch, generator=generator, dtype=torch.float64)
     ) / batch
-    return u[torch.randperm(batch, generator=generator)].clamp(floor, 1.0)
+    return u[torch.randperm(batch, generator=generator)].clamp(min=floor)  # u < 1
 
 
 @dataclass
@@ -694,7 +728,7 @@ def chain_rule_nll(cond_fn: CondFn, x0: torch.Tensor, order) -> torch.Tensor:
     Paper: AO-ARM likelihood along one generation order (Eq. 2.16) (arXiv:2406.03736v4).
     """
     vocab = _infer_vocab(cond_fn)
-    _check_tokens(x0, vocab, allow_mask=False, name="x0")
+    _check_tokens(x0, vocab, name="x0")
     B, L = x0.shape
     order = torch.as_tensor(order, dtype=torch.long)
     if order.shape != (L,) or not torch.equal(order.sort().values, torch.arange(L)):
@@ -782,6 +816,8 @@ def reveal_probability(step: int, steps: int, eps: float = 0.0) -> float:
     """
     if steps < 1 or not 0 <= step < steps:
         raise ValueError(f"need 0 <= step < steps, got step={step}, steps={steps}")
+    if not 0 <= eps < 1:
+        raise ValueError(f"eps must lie in [0, 1), got {eps}")
     t, s = 1 - step / steps, 1 - (step + 1) / steps
     if step == steps - 1:
         return 1.0
@@ -861,4 +897,5 @@ def oracle_nll_per_token(source: MarkovChainSource, samples: torch.Tensor) -> fl
 
     Paper: course addition — sample quality under the known source.
     """
+    _check_tokens(samples, source.vocab_size, name="samples")
     return float(-source.log_prob(samples).mean()) / samples.shape[1]

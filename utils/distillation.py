@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 
 import numpy as np
 import torch
@@ -57,10 +58,28 @@ def _sigmas(sigma, n: int, name: str = "sigma") -> torch.Tensor:
     """``sigma`` (a number or [N]) as a positive float32 tensor [N]."""
     if isinstance(sigma, torch.Tensor):
         sigma = sigma.detach().cpu().numpy()
-    arr = check_array(np.broadcast_to(np.asarray(sigma, dtype=float), (n,)), name)
+    arr = check_array(sigma, name)
+    if arr.ndim > 1 or arr.size not in (1, n):
+        raise ValueError(f"{name} must be a number or [N] with N={n}, got {arr.shape}")
+    arr = np.broadcast_to(arr, (n,)).copy()
     if (arr <= 0).any():
-        raise ValueError(f"{name} must be > 0, got minimum {arr.min()!r}")
+        raise ValueError(f"{name} must be > 0, got minimum {float(arr.min())!r}")
     return torch.as_tensor(arr, dtype=torch.float32)
+
+
+def _tensor(x, name: str, ndim: int) -> torch.Tensor:
+    """``x`` as a finite floating tensor with ``ndim`` axes; else an error naming it."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.dtype.is_floating_point:
+        raise ValueError(f"{name} must be a floating tensor, got dtype {x.dtype}")
+    if x.dim() != ndim or x.shape[0] == 0:
+        raise ValueError(
+            f"{name} must be a non-empty {ndim}-D tensor, got shape {tuple(x.shape)}"
+        )
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{name} must be finite (no NaN or infinity)")
+    return x
 
 
 def _ring_centres(k: int, radius: float) -> torch.Tensor:
@@ -203,7 +222,11 @@ def denoising_loss(
 
     Also used to train the teacher.
     """
-    if x0.shape != noise.shape or x0.dim() != 2 or len(sigma) != len(x0):
+    x0, noise = _tensor(x0, "x0", 2), _tensor(noise, "noise", 2)
+    sigma = _tensor(sigma, "sigma", 1)
+    if (sigma <= 0).any():
+        raise ValueError("sigma must be > 0")
+    if x0.shape != noise.shape or x0.shape[1] != 2 or len(sigma) != len(x0):
         raise ValueError(
             f"x0 {tuple(x0.shape)}, noise {tuple(noise.shape)} and sigma "
             f"{tuple(sigma.shape)} must be [N, 2], [N, 2] and [N]"
@@ -323,7 +346,11 @@ def backtracking_schedule(n_path: int, iters: int, walk_fraction: float) -> np.n
         check_positive_int(n_path, "n_path"),
         check_positive_int(iters, "iters"),
     )
-    if not 0 <= walk_fraction < 1:
+    if (
+        isinstance(walk_fraction, bool)
+        or not isinstance(walk_fraction, numbers.Real)
+        or not 0 <= walk_fraction < 1
+    ):
         raise ValueError(f"walk_fraction must be in [0, 1), got {walk_fraction!r}")
     schedule = np.zeros(iters, dtype=int)
     n_mid = n_path - 2  # checkpoints strictly between the teacher and the path's end
@@ -345,7 +372,10 @@ def distillation_direction(
     gradient with weight w(σ) = σ². In ε form, g = σ (ε̂_target − ε̂_fake).
     Paper: score-distillation gradient, Algorithm 2 generator step (arXiv:2408.15991v3).
     """
-    if xt.dim() != 2 or xt.shape[1] != 2 or len(sigma) != len(xt):
+    xt, sigma = _tensor(xt, "xt", 2), _tensor(sigma, "sigma", 1)
+    if (sigma <= 0).any():
+        raise ValueError("sigma must be > 0")
+    if xt.shape[1] != 2 or len(sigma) != len(xt):
         raise ValueError(
             f"xt must be [N, 2] and sigma [N], got {tuple(xt.shape)} and "
             f"{tuple(sigma.shape)}"
@@ -427,8 +457,25 @@ def distill(
     schedule = np.asarray(schedule)
     if schedule.ndim != 1 or len(schedule) == 0:
         raise ValueError("schedule must be a non-empty 1-D array of path indices")
+    if not np.issubdtype(schedule.dtype, np.integer):
+        raise ValueError(f"schedule must hold integer ids, got dtype {schedule.dtype}")
     if schedule.min() < 0 or schedule.max() >= len(path):
         raise ValueError(f"schedule holds ids outside 0..{len(path) - 1}")
+    eval_z = _tensor(eval_z, "eval_z", 2)
+    _points(eval_data, "eval_data")
+    _points(directions, "directions")
+    if (
+        isinstance(freeze_until, bool)
+        or not isinstance(freeze_until, numbers.Integral)
+        or freeze_until < 0
+    ):
+        raise ValueError(f"freeze_until must be an integer >= 0, got {freeze_until!r}")
+    if len(sigma_range) != 2:
+        raise ValueError(f"sigma_range must be (lo, hi), got {sigma_range!r}")
+    lo = check_positive(sigma_range[0], "sigma_range[0]")
+    hi = check_positive(sigma_range[1], "sigma_range[1]")
+    if lo >= hi:
+        raise ValueError(f"sigma_range must have lo < hi, got {sigma_range!r}")
     lr_g, lr_fake = check_positive(lr_g, "lr_g"), check_positive(lr_fake, "lr_fake")
     batch, log_every = (
         check_positive_int(batch, "batch"),
@@ -438,7 +485,6 @@ def distill(
     fake = copy.deepcopy(fake_init).requires_grad_(True)
     opt_g = torch.optim.Adam(gen.parameters(), lr=lr_g)
     opt_f = torch.optim.Adam(fake.parameters(), lr=lr_fake)
-    lo, hi = sigma_range
     n_eval = len(eval_z)
     probe_s = sample_sigmas(
         n_eval, generator, lo, hi
@@ -446,17 +492,18 @@ def distill(
     probe_e = torch.randn(n_eval, 2, generator=generator)
     out = {"iters": [], "sw": [], "fake_loss": [], "samples": {}}
     iters = len(schedule)
-    for k in range(iters + 1):
-        if k % log_every == 0 or k == iters or k in snapshots:
+    for k in range(iters + 1):  # pragma: no mutate (a longer range stops at the break)
+        log_now, keep = k % log_every == 0 or k == iters, k in snapshots
+        if log_now or keep:
             with torch.no_grad():
                 xs = gen(eval_z)
-                if k % log_every == 0 or k == iters:
+                if log_now:
                     out["iters"].append(k)
                     out["sw"].append(sliced_wasserstein(xs, eval_data, directions))
                     out["fake_loss"].append(
                         float(denoising_loss(fake, xs, probe_s, probe_e))
                     )
-                if k in snapshots:
+                if keep:
                     out["samples"][k] = xs.numpy()
         if k == iters:
             break

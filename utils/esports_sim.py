@@ -23,6 +23,8 @@ import numbers
 import numpy as np
 from scipy.stats import norm
 
+from utils.validation import check_array, check_positive_int
+
 __all__ = [
     "drift_posterior",
     "exact_win_probability",
@@ -38,17 +40,24 @@ def _check_setting(n_minutes, drift_sd, step_sd) -> None:
         or n_minutes < 2
     ):
         raise ValueError(f"n_minutes must be an integer >= 2, got {n_minutes!r}")
-    if not np.isfinite(drift_sd) or drift_sd < 0:
+    _check_sds(drift_sd, step_sd)
+
+
+def _is_real(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, numbers.Real)
+
+
+def _check_sds(drift_sd, step_sd) -> None:
+    if not (_is_real(drift_sd) and np.isfinite(drift_sd) and drift_sd >= 0):
         raise ValueError(f"drift_sd must be a non-negative number, got {drift_sd!r}")
-    if not np.isfinite(step_sd) or step_sd <= 0:
+    if not (_is_real(step_sd) and np.isfinite(step_sd) and step_sd > 0):
         raise ValueError(f"step_sd must be a positive number, got {step_sd!r}")
 
 
 def _check_snapshot(gold_diff, minute, n_minutes):
-    gold_diff = np.asarray(gold_diff, dtype=float)
+    gold_diff = check_array(gold_diff, "gold_diff", nonempty=False)
+    check_array(minute, "minute", nonempty=False)  # numeric and finite
     minute = np.asarray(minute)
-    if not np.all(np.isfinite(gold_diff)):
-        raise ValueError("gold_diff must be finite")
     if not np.issubdtype(minute.dtype, np.integer):
         if not np.all(np.mod(minute, 1) == 0):
             raise ValueError("minute must hold whole minutes")
@@ -64,9 +73,13 @@ def drift_posterior(gold_diff, minute, drift_sd: float = 0.3, step_sd: float = 1
     Normal prior ``N(0, drift_sd**2)``, ``minute`` observations averaging ``gold_diff / minute``
     with noise ``step_sd**2``: precision ``1/drift_sd**2 + minute/step_sd**2``, mean
     ``(gold_diff / step_sd**2) / precision``. ``drift_sd=0`` gives mean 0, variance 0.
+    Inputs broadcast; empty arrays give empty results; ``minute`` must be >= 0.
     """
-    gold_diff = np.asarray(gold_diff, dtype=float)
-    minute = np.asarray(minute, dtype=float)
+    gold_diff = check_array(gold_diff, "gold_diff", nonempty=False)
+    minute = check_array(minute, "minute", nonempty=False)
+    if (minute < 0).any():
+        raise ValueError(f"minute must be >= 0, got {float(minute.min())!r}")
+    _check_sds(drift_sd, step_sd)
     if drift_sd == 0:
         zero = np.zeros(np.broadcast(gold_diff, minute).shape)
         return zero, zero
@@ -82,7 +95,7 @@ def exact_win_probability(
     With ``R = n_minutes - minute`` minutes left and the posterior ``mu ~ N(m, v)``, the remaining
     change is ``N(R*m, R*step_sd**2 + R**2*v)`` (step noise plus uncertainty about ``mu``), so the
     probability is ``Phi((gold_diff + R*m) / sqrt(R*step_sd**2 + R**2*v))``. Inputs broadcast;
-    ``minute`` must lie in ``1 .. n_minutes - 1``.
+    ``minute`` must lie in ``1 .. n_minutes - 1``; empty inputs give an empty result.
     """
     _check_setting(n_minutes, drift_sd, step_sd)
     gold_diff, minute = _check_snapshot(gold_diff, minute, n_minutes)
@@ -108,7 +121,13 @@ def rollout_win_probability(
     then the remaining minutes are simulated step by step. Returns the weighted share of wins.
     """
     _check_setting(n_minutes, drift_sd, step_sd)
+    for name, value in (("gold_diff", gold_diff), ("minute", minute)):
+        if np.ndim(value) != 0:
+            raise ValueError(
+                f"{name} must be a single number, got shape {np.shape(value)}"
+            )
     _check_snapshot(gold_diff, minute, n_minutes)
+    n_rollouts = check_positive_int(n_rollouts, "n_rollouts")
     rng = np.random.default_rng(rng)
     mu = rng.normal(0.0, drift_sd, size=n_rollouts)  # (n_rollouts,)
     log_w = -((gold_diff - minute * mu) ** 2) / (2 * minute * step_sd**2)

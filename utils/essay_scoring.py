@@ -38,7 +38,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from utils.validation import check_array, check_positive_int, check_same_length
+from utils.validation import (
+    check_array,
+    check_positive,
+    check_positive_int,
+    check_same_length,
+)
 
 __all__ = [
     "FUNCTION_WORDS",
@@ -567,6 +572,7 @@ def train_scorer(
     check_same_length(ids=ids, scores=scores)
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
+    lr = check_positive(lr, "lr")
     mean, sd = float(scores.mean()), float(scores.std()) or 1.0
     target = torch.tensor((scores - mean) / sd, dtype=torch.float32)
     model = EssayScorer(vocab_size, dim=dim, hidden=hidden, generator=generator)
@@ -880,6 +886,9 @@ def fraction_changed(before, after, *, low: int = 0, high: int = 10) -> float:
     before = check_array(before, "before", ndim=1)
     after = check_array(after, "after", ndim=1)
     check_same_length(before=before, after=after)
+    for name, value in (("low", low), ("high", high)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise ValueError(f"{name} must be an integer, got {value!r}")
     if high <= low:
         raise ValueError(f"high must exceed low, got low={low}, high={high}")
     rounded_before = np.clip(np.round(before), low, high)

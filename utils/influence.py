@@ -37,7 +37,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from utils.validation import check_array, check_same_length
+from utils.validation import (
+    check_array,
+    check_positive,
+    check_positive_int,
+    check_same_length,
+)
 
 __all__ = [
     "VOCAB",
@@ -125,15 +130,16 @@ _ANTONYM = {a: b for pair in VERB_PAIRS for a, b in (pair, pair[::-1])}
 
 # --------------------------------------------------------------------- small validators
 def _check_fraction(
-    value, name: str, *, low_open: bool = True, high: float = 1.0
+    value, name: str, *, allow_zero: bool = False, high: float = 1.0
 ) -> float:
-    ok_low = value > 0 if low_open else value >= 0
     if (
         isinstance(value, bool)
         or not isinstance(value, numbers.Real)
-        or not (math.isfinite(value) and ok_low and value <= high)
+        or not math.isfinite(value)
+        or not (value >= 0 if allow_zero else value > 0)
+        or value > high
     ):
-        bound = "(0, " if low_open else "[0, "
+        bound = "[0, " if allow_zero else "(0, "
         raise ValueError(f"{name} must be a number in {bound}{high:g}], got {value!r}")
     return float(value)
 
@@ -174,6 +180,17 @@ def _check_token_ids(ids, name: str) -> torch.Tensor:
     if (ids != 0).sum(1).min() == 0:
         raise ValueError(f"{name} has an empty sentence (all padding)")
     return ids.long()
+
+
+def _check_indices(indices) -> np.ndarray:
+    indices = np.asarray(indices)
+    if indices.ndim != 1 or indices.size == 0:
+        raise ValueError(
+            f"indices must be a non-empty 1-D array, got shape {indices.shape}"
+        )
+    if not np.issubdtype(indices.dtype, np.integer):
+        raise ValueError(f"indices must hold integers, got dtype {indices.dtype}")
+    return indices
 
 
 # ----------------------------------------------------------------------------- the data
@@ -281,10 +298,10 @@ def make_nli(
         raise ValueError(
             f"rng must be a numpy Generator (course.rng), got {type(rng).__name__}"
         )
-    noise = _check_fraction(noise, "noise", low_open=False)
-    p_negation = _check_fraction(p_negation, "p_negation", low_open=False)
-    p_location = _check_fraction(p_location, "p_location", low_open=False)
-    p_filler = _check_fraction(p_filler, "p_filler", low_open=False)
+    noise = _check_fraction(noise, "noise", allow_zero=True)
+    p_negation = _check_fraction(p_negation, "p_negation", allow_zero=True)
+    p_location = _check_fraction(p_location, "p_location", allow_zero=True)
+    p_filler = _check_fraction(p_filler, "p_filler", allow_zero=True)
     if p_negation + p_location > 1:
         raise ValueError(
             f"p_negation + p_location must be at most 1, got "
@@ -315,11 +332,22 @@ def make_nli(
 
 
 def decode(ids) -> str:
-    """Token ids ``[L]`` back to words, padding dropped.
+    """Token ids ``[L]`` back to words, padding dropped (no ids give ``""``).
 
     Paper: course addition — to print examples.
     """
-    return " ".join(VOCAB[int(i)] for i in ids if int(i) != 0)
+    arr = np.asarray(ids.detach().cpu() if hasattr(ids, "detach") else ids)
+    if arr.ndim != 1 or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
+        raise ValueError(
+            f"ids must be a 1-D array of integer token ids, got shape {arr.shape} "
+            f"and dtype {arr.dtype}"
+        )
+    if arr.size and (arr.min() < 0 or arr.max() >= len(VOCAB)):
+        raise ValueError(
+            f"ids must hold token ids in [0, {len(VOCAB)}), got values in "
+            f"[{int(arr.min())}, {int(arr.max())}]"
+        )
+    return " ".join(VOCAB[int(i)] for i in arr if int(i) != 0)
 
 
 # ---------------------------------------------------------------------------- the model
@@ -376,6 +404,7 @@ def make_model(generator: torch.Generator, dim: int = 16, hidden: int = 64) -> B
         raise ValueError(
             f"generator must be a torch.Generator, got {type(generator).__name__}"
         )
+    dim, hidden = check_positive_int(dim, "dim"), check_positive_int(hidden, "hidden")
     model = BagNLI(dim=dim, hidden=hidden)
     with torch.no_grad():
         model.embedding.weight.normal_(0.0, 1.0, generator=generator)
@@ -397,11 +426,7 @@ def batch_schedule(
     paper fine-tunes every subset with the same recipe; a smaller subset simply runs
     more epochs). The last batch of an epoch may be smaller.
     """
-    indices = np.asarray(indices)
-    if indices.ndim != 1 or indices.size == 0:
-        raise ValueError(
-            f"indices must be a non-empty 1-D array, got shape {indices.shape}"
-        )
+    indices = _check_indices(indices)
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
     if (
@@ -429,6 +454,7 @@ def train_classifier(
     """
     from utils.training import make_optimizer, train
 
+    lr = check_positive(lr, "lr")
     labels = torch.as_tensor(data.label, dtype=torch.long)
 
     def loss_fn(net, idx):
@@ -479,7 +505,7 @@ def input_gradients(model: BagNLI, premise, hypothesis, labels) -> np.ndarray:
     """
     premise = _check_token_ids(premise, "premise")
     hypothesis = _check_token_ids(hypothesis, "hypothesis")
-    labels = _check_labels(labels, "labels", n_classes=3)
+    labels = _check_labels(labels, n_classes=3)
     check_same_length(premise=premise, hypothesis=hypothesis, labels=labels)
     model.eval()
     # [n, 2L, d]
@@ -532,6 +558,7 @@ def scoring_run(
             f"epochs must be an integer >= 2 (VoG needs two checkpoints), "
             f"got {epochs!r}"
         )
+    batch_size = check_positive_int(batch_size, "batch_size")
     model = make_model(generator, dim=dim, hidden=hidden)
     per_epoch = math.ceil(len(data) / batch_size)
     batches = batch_schedule(
@@ -577,11 +604,7 @@ def retrain_on_subset(
     ``steps`` for every subset and a generator from the same stream so that only the
     data differ.
     """
-    indices = np.asarray(indices)
-    if indices.ndim != 1 or indices.size == 0:
-        raise ValueError(
-            f"indices must be a non-empty 1-D array, got shape {indices.shape}"
-        )
+    indices = _check_indices(indices)
     if indices.min() < 0 or indices.max() >= len(data):
         raise ValueError(
             f"indices must lie in [0, {len(data)}), got values in "
@@ -637,7 +660,8 @@ def vog_scores(
             f"normalize must be 'class', 'dataset' or None, got {normalize!r}"
         )
     n = grads.shape[1]
-    var = grads.reshape(grads.shape[0], n, -1).var(axis=0)  # [n, coordinates]
+    flat = grads.reshape(len(grads), n, -1)  # pragma: no mutate (any size < 0 is -1)
+    var = flat.var(axis=0)  # [n, coordinates]
     raw = (np.sqrt(var) if spread == "std" else var).mean(axis=1)  # [n]
     return raw if normalize is None else normalize_scores(raw, labels, by=normalize)
 
@@ -658,7 +682,7 @@ def normalize_scores(scores, labels=None, *, by: str = "class") -> np.ndarray:
         raise ValueError(f"by must be 'class' or 'dataset', got {by!r}")
     if labels is None:
         raise ValueError("labels are needed to normalize by class")
-    labels = _check_labels(labels, "labels")
+    labels = _check_labels(labels)
     check_same_length(scores=scores, labels=labels)
     out = np.empty(scores.size)
     for c in np.unique(labels):
@@ -685,7 +709,7 @@ def el2n_scores(probs, labels) -> np.ndarray:
         raise ValueError("probs must hold probabilities in [0, 1]")
     if not np.allclose(probs.sum(-1), 1.0, atol=1e-4):
         raise ValueError("probs must sum to 1 over classes (the last axis)")
-    labels = _check_labels(labels, "labels", n_classes=probs.shape[2])
+    labels = _check_labels(labels, n_classes=probs.shape[2])
     check_same_length(probs_examples=probs[0], labels=labels)
     onehot = np.eye(probs.shape[2])[labels]  # [n, C]
     return np.linalg.norm(probs - onehot, axis=2).mean(axis=0)
@@ -705,8 +729,16 @@ def forgetting_counts(correct, never_learned: float | None = None) -> np.ndarray
         raise ValueError("correct must hold booleans (0/1)")
     if arr.shape[0] < 2:
         raise ValueError(f"correct needs at least 2 epochs (rows), got {arr.shape[0]}")
+    if never_learned is not None and (
+        isinstance(never_learned, bool)
+        or not isinstance(never_learned, numbers.Real)
+        or math.isnan(never_learned)
+    ):
+        raise ValueError(
+            f"never_learned must be a number (inf allowed) or None, got {never_learned!r}"
+        )
     ok = arr.astype(bool)
-    counts = (ok[:-1] & ~ok[1:]).sum(axis=0).astype(float)  # [n]
+    counts = (ok[:-1] & ~ok[1:]).sum(axis=0, dtype=float)  # [n]
     counts[~ok.any(axis=0)] = arr.shape[0] if never_learned is None else never_learned
     return counts
 
@@ -720,7 +752,7 @@ def token_count(premise, hypothesis) -> np.ndarray:
     premise = _check_token_ids(premise, "premise")
     hypothesis = _check_token_ids(hypothesis, "hypothesis")
     check_same_length(premise=premise, hypothesis=hypothesis)
-    return ((premise != 0).sum(1) + (hypothesis != 0).sum(1)).numpy().astype(float)
+    return ((premise != 0).sum(1) + (hypothesis != 0).sum(1)).double().numpy()
 
 
 # ------------------------------------------------------------------------------ pruning
@@ -757,12 +789,12 @@ def select_subset(
         if not isinstance(rng, np.random.Generator):
             raise ValueError("rng (a numpy Generator) is required for mode='random'")
         return np.sort(rng.choice(n, size=n_keep, replace=False))
-    hardest_first = np.argsort(-scores, kind="stable")
+    hardest_first = np.argsort(-scores, stable=True)
     if mode == "hardest":
         return np.sort(hardest_first[:n_keep])
     if mode == "easiest":
-        return np.sort(np.argsort(scores, kind="stable")[:n_keep])
-    drop = _check_fraction(drop, "drop", low_open=False)
+        return np.sort(np.argsort(scores, stable=True)[:n_keep])
+    drop = _check_fraction(drop, "drop", allow_zero=True)
     n_drop = int(round(drop * n))
     if n_drop + n_keep > n:
         raise ValueError(
@@ -805,11 +837,12 @@ def top_fraction_enrichment(scores, is_noisy, top: float = 0.1) -> float:
     than random).
     """
     scores = check_array(scores, "scores", ndim=1)
-    noisy = check_array(np.asarray(is_noisy, dtype=float), "is_noisy", ndim=1)
-    noisy = noisy.astype(bool)
+    noisy = check_array(is_noisy, "is_noisy", ndim=1)
+    if not np.isin(noisy, (0.0, 1.0)).all():
+        raise ValueError("is_noisy must hold booleans (0/1)")
     check_same_length(scores=scores, is_noisy=noisy)
     top = _check_fraction(top, "top")
     if not noisy.any():
         raise ValueError("is_noisy has no noisy example: the base rate is 0")
-    chosen = select_subset(scores, top, "hardest")
+    chosen = select_subset(scores, top)  # the hardest
     return float(noisy[chosen].mean() / noisy.mean())

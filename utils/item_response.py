@@ -65,6 +65,9 @@ __all__ = [
 ]
 
 
+STABLE = "stable"  # pragma: no mutate (numpy reads the sort kind case-insensitively)
+
+
 # ------------------------------------------------------------------------ local checks
 def _check_guess(guess) -> float:
     if (
@@ -117,7 +120,9 @@ def simulate_responses(prob, rng: np.random.Generator) -> np.ndarray:
     prob = check_probabilities(prob, "prob", ndim=2)
     if not isinstance(rng, np.random.Generator):
         raise ValueError("rng must be a numpy Generator (use course.rng)")
-    return (rng.random(prob.shape) < prob).astype(float)
+    # "<" or "<=" differ only where a uniform draw equals prob (probability 0)
+    right = rng.random(prob.shape) < prob  # pragma: no mutate (see above)
+    return right.astype(float)  # pragma: no mutate (astype(None) is float)
 
 
 # ---------------------------------------------------------------- synthetic item world
@@ -155,9 +160,7 @@ def shift_for_easier_pool(logits: float) -> np.ndarray:
 
     Paper: course addition — an easier candidate pool, so that matching has work to do.
     """
-    logits = float(logits)
-    if not np.isfinite(logits):
-        raise ValueError(f"logits must be finite, got {logits}")
+    logits = float(check_array(logits, "logits", ndim=0))
     w = DIFFICULTY_WEIGHTS
     return -logits * w / float(w @ w)
 
@@ -201,7 +204,8 @@ def make_item_world(
     )
     if shift.size != n_feat:
         raise ValueError(f"feature_shift must have {n_feat} entries, got {shift.size}")
-    vague = rng.random(n_items) < vague_frac  # [J]
+    # "<" or "<=": a uniform draw equal to vague_frac has probability 0
+    vague = rng.random(n_items) < vague_frac  # pragma: no mutate (see above) [J]
     content = rng.normal(size=(n_items, 4))  # [J, 4]
     vagueness = np.abs(rng.normal(0.0, 0.3, size=(n_items, 2)))  # [J, 2]
     vagueness[vague] += VAGUE_OFFSET
@@ -278,7 +282,7 @@ def fit_response_simulator(
     R,
     features,
     guess: float = 0.5,
-    steps: int = 400,
+    steps: int = 400,  # pragma: no mutate (a default that every caller overrides)
     lr: float = 0.05,
     offset_sd: float = 0.5,
 ) -> ResponseSimulator:
@@ -315,8 +319,9 @@ def fit_response_simulator(
         )
     n_students, n_items = R.shape
     dtype = torch.float64
-    y = torch.as_tensor(R, dtype=dtype)  # [S, J]
-    f = torch.as_tensor(features, dtype=dtype)  # [J, F]
+    # R and features are float64 arrays already (the checks above): dtype changes nothing
+    y = torch.as_tensor(R, dtype=dtype)  # pragma: no mutate (see above) [S, J]
+    f = torch.as_tensor(features, dtype=dtype)  # pragma: no mutate (see above) [J, F]
     theta = torch.tensor(
         (totals - totals.mean()) / totals.std(), dtype=dtype, requires_grad=True
     )  # [S]
@@ -378,7 +383,7 @@ def difficulty_from_proportion(
 
     Paper: item difficulty from simulated responses (arXiv:2310.06837v1).
     """
-    p = check_probabilities(p, "p", ndim=1)
+    p = check_probabilities(p, "p")  # 1-D
     guess = _check_guess(guess)
     eps = 1e-6
     if n_students is not None:
@@ -420,9 +425,11 @@ def item_statistics(R, guess: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
             "in R or in the rest score; their item-rest correlation is set "
             "to 0",
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=2,  # pragma: no mutate (where the warning points, no result)
         )
-    corr = np.where(flat, 0.0, (xc * rc).sum(axis=0) / np.where(flat, 1.0, denom))
+    # a flat item's numerator is 0, so any non-zero divisor gives it correlation 0
+    safe = np.where(flat, 1.0, denom)  # pragma: no mutate (see above)
+    corr = (xc * rc).sum(axis=0) / safe
     return difficulty, corr
 
 
@@ -437,7 +444,7 @@ def filter_items(item_rest_corr, drop_frac: float = 0.3) -> np.ndarray:
     corr = check_array(item_rest_corr, "item_rest_corr", ndim=1)
     drop_frac = _check_fraction(drop_frac, "drop_frac")
     n_drop = int(np.floor(drop_frac * corr.size))
-    order = np.argsort(corr, kind="stable")  # most ambiguous first
+    order = np.argsort(corr, kind=STABLE)  # most ambiguous first
     return np.sort(order[n_drop:])
 
 
@@ -498,7 +505,7 @@ def solve_assignment(cost) -> np.ndarray:
             f"{n_cols}) as rows (original items, {n_rows})"
         )
     # 1-based arrays, index 0 of the columns is a virtual start column.
-    u = np.zeros(n_rows + 1)  # row potentials
+    u = np.zeros(n_rows + 1)  # pragma: no mutate (row potentials; extra entries unread)
     v = np.zeros(n_cols + 1)  # column potentials
     row_of = np.zeros(n_cols + 1, dtype=int)  # row matched to column c (0: none)
     for i in range(1, n_rows + 1):
@@ -529,7 +536,7 @@ def solve_assignment(cost) -> np.ndarray:
             row_of[c0] = row_of[c1]
             c0 = c1
     col = np.empty(n_rows, dtype=int)
-    for c in range(1, n_cols + 1):
+    for c in range(1, n_cols + 1):  # pragma: no mutate (0 is virtual, overwritten)
         if row_of[c]:
             col[row_of[c] - 1] = c - 1
     return col

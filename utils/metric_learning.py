@@ -33,6 +33,7 @@ __all__ = [
     "split_subspaces",
     "assign_clusters",
     "random_clusters",
+    "match_clusters",
     "recall_at_k",
     "nmi",
     "nmi_kmeans",
@@ -198,6 +199,33 @@ def random_clusters(n: int, K: int, rng: np.random.Generator) -> np.ndarray:
     if K > n:
         raise ValueError(f"K must be at most n={n}, got {K}")
     return rng.permutation(np.arange(n) % K)
+
+
+def match_clusters(previous, current) -> np.ndarray:
+    """Relabel a new clustering [N] so that each learner keeps the items it had.
+
+    K-means numbers its clusters arbitrarily, so after re-clustering, learner k would be
+    handed a different group. The ids of ``current`` (``0..K-1``) are permuted to
+    maximise the number of items whose id is unchanged from ``previous`` (Hungarian
+    matching on the overlap counts); previous ids ``>= K`` count as no overlap.
+
+    Paper: clusters reassigned to their learners, Method (arXiv:2206.09068v1).
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    previous = _check_labels(previous, "previous")
+    current = _check_labels(current, "current")
+    check_same_length(previous=previous, current=current)
+    if current.min() < 0 or previous.min() < 0:
+        raise ValueError("previous and current must hold ids >= 0")
+    K = int(current.max()) + 1
+    keep = previous < K
+    overlap = np.zeros((K, K))  # [current id, previous id]
+    np.add.at(overlap, (current[keep], previous[keep]), 1.0)
+    rows, cols = linear_sum_assignment(-overlap)
+    relabel = np.empty(K, dtype=int)
+    relabel[rows] = cols
+    return relabel[current]
 
 
 # ---------------------------------------------------------------- scores
@@ -389,27 +417,45 @@ class AttentionEmbedder(nn.Module):
     def forward(self, x, return_attention: bool = False):
         if x.ndim != 4:
             raise ValueError(f"x must be [B, C, H, W], got shape {tuple(x.shape)}")
+        z, a = self._pool(x)  # [B, 32], [B, 1, H, W]
+        e = self.head(z)  # [B, D]
+        return (e, a[:, 0]) if return_attention else e
+
+    def _pool(self, x):
         H = self.features(x)  # [B, 32, H, W]
         if self.attention:
             a = torch.sigmoid(self.attend(H))  # [B, 1, H, W]
         else:
             a = torch.ones_like(H[:, :1])
-        z = (a * H).sum((2, 3)) / a.sum((2, 3))  # [B, 32]
-        e = self.head(z)  # [B, D]
-        return (e, a[:, 0]) if return_attention else e
+        return (a * H).sum((2, 3)) / a.sum((2, 3)), a
+
+    def pooled(self, x):
+        """The pooled feature z [B, 32] before the head (what the data is clustered
+        on).
+
+        Paper: clustering on the backbone's pooled features, Method (arXiv:2206.09068v1).
+        """
+        if x.ndim != 4:
+            raise ValueError(f"x must be [B, C, H, W], got shape {tuple(x.shape)}")
+        return self._pool(x)[0]
 
 
-def embed(model, X, batch: int = 512) -> np.ndarray:
+def embed(model, X, batch: int = 512, pooled: bool = False) -> np.ndarray:
     """L2-normalised embeddings [N, D] of images ``X`` [N, C, H, W], without gradients.
+
+    With ``pooled=True`` it returns the normalised pooled features [N, 32] before the
+    head instead (the paper clusters the data on these).
 
     Paper: retrieval on the full normalised embedding, Method (arXiv:2206.09068v1).
     """
     X = check_array(X, "X", ndim=4)
+    batch = check_positive_int(batch, "batch")
+    net = model.pooled if pooled else model
     model.eval()
     with torch.no_grad():
         out = torch.cat(
             [
-                model(torch.as_tensor(X[i : i + batch], dtype=torch.float32))
+                net(torch.as_tensor(X[i : i + batch], dtype=torch.float32))
                 for i in range(0, len(X), batch)
             ]
         )
@@ -443,7 +489,9 @@ def train_subspace_learners(
     patience: int = 3,
     epochs: int = 22,
     finetune_epochs: int = 6,
-    recluster_every: int = 4,
+    recluster_every: int = 2,
+    cluster_on: str = "features",
+    match: bool = True,
     warmup_epochs: int = 0,
     batch_size: int = 64,
     lr: float = 2e-3,
@@ -453,10 +501,13 @@ def train_subspace_learners(
 ):
     """Train K subspace learners on one embedding (divide and conquer), or grow K (DSL).
 
-    Every ``recluster_every`` epochs the training set is split into K groups (K-means on
-    the current embedding when ``partition="cluster"``, at random when ``"random"``: the
-    control); learner k sees only group k and its loss uses only its slice of the
-    embedding, with its own boundary beta_k. With ``dynamic=True`` training starts at K
+    Every ``recluster_every`` epochs the training set is split into K groups (K-means
+    when ``partition="cluster"``, at random when ``"random"``: the control); learner k
+    sees only group k and its loss uses only its slice of the embedding, with its own
+    boundary beta_k. As in the authors' code, K-means runs on the pooled features
+    (``cluster_on="features"``; ``"embedding"`` uses the full embedding) and, with
+    ``match=True``, each new clustering is relabelled by :func:`match_clusters` so that
+    learner k keeps (mostly) the same group. With ``dynamic=True`` training starts at K
     = 1 and adds a learner when :func:`should_add_learner` fires on validation Recall@1
     (at most ``K_max``). With ``warmup_epochs`` > 0 a fixed-K run trains one learner
     first, so that its first clustering sees a trained embedding (the paper starts from
@@ -474,6 +525,10 @@ def train_subspace_learners(
     check_same_length(X_val=X_val, y_val=y_val)
     if partition not in ("cluster", "random"):
         raise ValueError(f"partition must be 'cluster' or 'random', got {partition!r}")
+    if cluster_on not in ("features", "embedding"):
+        raise ValueError(
+            f"cluster_on must be 'features' or 'embedding', got {cluster_on!r}"
+        )
     K = check_positive_int(K, "K")
     K_max = check_positive_int(K_max, "K_max")
     if K > D or K_max > D:
@@ -492,7 +547,9 @@ def train_subspace_learners(
     def regroup(k):
         if partition == "random":
             return random_clusters(len(X), k, rng)
-        return assign_clusters(embed(model, X), k, seed=int(rng.integers(1 << 30)))
+        source = embed(model, X, pooled=cluster_on == "features")
+        groups = assign_clusters(source, k, seed=int(rng.integers(1 << 30)))
+        return match_clusters(clusters, groups) if match and k > 1 else groups
 
     def step(idx, part):
         emb = model(Xt[idx])

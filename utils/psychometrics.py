@@ -142,7 +142,7 @@ def mbti_types() -> np.ndarray:
         "ESFP",
     ]
     return np.array(
-        [[1.0 if name[d] == POLES[d][0] else -1.0 for d in range(4)] for name in names]
+        [[1.0 - 2.0 * POLES[d].index(name[d]) for d in range(4)] for name in names]
     )
 
 
@@ -153,7 +153,7 @@ def type_name(signs) -> str:
     Paper: course addition — readable names for the 16 MBTI types.
     """
     t = _check_signs(signs, "signs", ndim=1)
-    return "".join(POLES[d][0] if t[d] > 0 else POLES[d][1] for d in range(4))
+    return "".join(POLES[d][0] if t[d] == 1 else POLES[d][1] for d in range(4))
 
 
 # ---------------------------------------------------------- the simulated population
@@ -573,7 +573,7 @@ def top_two_types(table) -> tuple[np.ndarray, np.ndarray]:
     Paper: the two top types that decide the next question (arXiv:2408.03337v4).
     """
     table = _check_table(table)
-    order = np.argsort(-table, axis=-1, kind="stable")
+    order = np.argsort(-table, stable=True)  # along the last axis; ties: lower index
     return order[..., 0], order[..., 1]
 
 
@@ -628,9 +628,7 @@ def true_type_rank(table, true_signs) -> np.ndarray:
 def _code_to_row() -> np.ndarray:
     """Table row of each type's 4-bit code (bits E/I, N/S, F/T, J/P; +1 pole -> 0)."""
     codes = (((1 - mbti_types()) / 2) @ np.array([8, 4, 2, 1])).astype(int)
-    lookup = np.empty(16, dtype=int)
-    lookup[codes] = np.arange(16)
-    return lookup
+    return np.argsort(codes)  # the inverse permutation: lookup[codes[i]] = i
 
 
 def run_sessions(initial_scores, answer_scores, policy: str, rng: np.random.Generator):
@@ -669,7 +667,7 @@ def run_sessions(initial_scores, answer_scores, policy: str, rng: np.random.Gene
             raise ValueError(
                 f"round_robin asks each axis once: at most 4 rounds, got {n_rounds}"
             )
-        order = np.argsort(rng.uniform(size=(n_users, 4)), axis=1)
+        order = np.argsort(rng.uniform(size=(n_users, 4)))  # a random order per user
     evidence = [initial.sum(axis=1)]  # [N, 4]
     users = np.arange(n_users)
     for r in range(n_rounds):

@@ -30,6 +30,7 @@ import torch
 
 from utils.tiny_lm import TinyLM, TinyLMConfig, WordTokenizer, next_token_loss
 from utils.training import train
+from utils.validation import check_positive
 
 __all__ = [
     "World",
@@ -88,23 +89,29 @@ def _check_relation(relation):
         raise ValueError(f"relation must be one of {RELATIONS}, got {relation!r}")
 
 
+def _is_int(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, np.integer))
+
+
 def _check_person(world, person):
-    if (
-        isinstance(person, bool)
-        or not isinstance(person, (int, np.integer))
-        or not 0 <= person < world.n_people
-    ):
+    if not _is_int(person) or not 0 <= person < world.n_people:
         raise ValueError(
             f"person must be an integer in [0, {world.n_people}), got {person!r}"
         )
 
 
 def _check_people(world, people, name="people"):
-    people = [int(p) if isinstance(p, np.integer) else p for p in people]
+    if isinstance(people, (str, bytes)) or np.ndim(people) != 1:
+        raise ValueError(f"{name} must be a 1-D list of person ids, got {people!r}")
+    people = list(people)
     if not people:
         raise ValueError(f"{name} is empty")
     for p in people:
-        _check_person(world, p)
+        if not _is_int(p) or not 0 <= p < world.n_people:
+            raise ValueError(
+                f"{name} must hold person ids, integers in [0, {world.n_people}); "
+                f"got {p!r}"
+            )
     return people
 
 
@@ -118,7 +125,7 @@ def make_world(n_people: int, n_values: int, rng: np.random.Generator) -> World:
     Paper: course addition — a synthetic world with known facts.
     """
     for name, v, low in (("n_people", n_people, 1), ("n_values", n_values, 2)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
+        if not _is_int(v) or v < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
     if not isinstance(rng, np.random.Generator):
         raise TypeError("rng must be a numpy Generator (course.rng)")
@@ -129,7 +136,7 @@ def make_world(n_people: int, n_values: int, rng: np.random.Generator) -> World:
     )
 
 
-def _mention(world, person, relation, reverse):
+def _mention(world, person, relation, reverse=False):
     name, value = f"p{person}", world.value(person, relation)
     if relation == "city":
         return (
@@ -162,10 +169,16 @@ def raw_document(
     Paper: course addition — raw text with known facts in it.
     """
     _check_person(world, person)
-    if not 0.0 <= reversed_frac <= 1.0:
-        raise ValueError(f"reversed_frac must be in [0, 1], got {reversed_frac}")
-    if not 0 <= n_fillers <= len(FILLERS):
-        raise ValueError(f"n_fillers must be in [0, {len(FILLERS)}], got {n_fillers}")
+    if (
+        isinstance(reversed_frac, bool)
+        or not isinstance(reversed_frac, (int, float, np.integer, np.floating))
+        or not 0.0 <= reversed_frac <= 1.0
+    ):
+        raise ValueError(f"reversed_frac must be in [0, 1], got {reversed_frac!r}")
+    if not _is_int(n_fillers) or not 0 <= n_fillers <= len(FILLERS):
+        raise ValueError(
+            f"n_fillers must be an integer in [0, {len(FILLERS)}], got {n_fillers!r}"
+        )
     sentences = [
         _mention(world, person, rel, rng.random() < reversed_frac) for rel in RELATIONS
     ]
@@ -196,12 +209,14 @@ def plain_statements(world: World, person: int) -> list[str]:
     Paper: course addition — a control for §4.3's claim that the uniform format matters.
     """
     _check_person(world, person)
-    return [" ".join(_mention(world, person, rel, False)) for rel in RELATIONS]
+    return [" ".join(_mention(world, person, rel)) for rel in RELATIONS]
 
 
 def _options(world, person, relation, rng, k):
-    if not 2 <= k <= world.n_values:
-        raise ValueError(f"k must be in [2, n_values={world.n_values}], got {k}")
+    if not _is_int(k) or not 2 <= k <= world.n_values:
+        raise ValueError(
+            f"k must be an integer in [2, n_values={world.n_values}], got {k!r}"
+        )
     true = int(getattr(world, relation)[person])
     others = rng.permutation([v for v in range(world.n_values) if v != true])[: k - 1]
     values = rng.permutation(np.r_[true, others])
@@ -265,11 +280,7 @@ def build_corpus(
     """
     if arm not in ARMS:
         raise ValueError(f"arm must be one of {ARMS}, got {arm!r}")
-    if (
-        isinstance(epochs, bool)
-        or not isinstance(epochs, (int, np.integer))
-        or epochs < 1
-    ):
+    if not _is_int(epochs) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     n_raw = {"raw": 2, "raw3": 3, "rst": 1, "plain": 1}[arm]
     corpus = []
@@ -341,7 +352,7 @@ def encode_for_lm(tokenizer: WordTokenizer, texts, answer_only: bool = False):
     return tokens, weight
 
 
-def _run(model, tokens, weight, steps, batch_size, lr, snapshot_at=(), desc="training"):
+def _run(model, tokens, weight, steps, batch_size, lr, snapshot_at, desc):
     """Train with the course loop, reading rows in order (wrapping round); copy the
     model
     after each step listed in ``snapshot_at`` (1-based)."""
@@ -363,7 +374,7 @@ def _run(model, tokens, weight, steps, batch_size, lr, snapshot_at=(), desc="tra
         steps=steps,
         lr=lr,
         on_step=on_step,
-        desc=desc,
+        desc=desc,  # pragma: no mutate (the progress bar's label, no result)
     )
     return log.losses, snapshots
 
@@ -385,10 +396,11 @@ def pretrain(
 
     Paper: §5, pre-training as storing data in the model (arXiv:2206.11147v1).
     """
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+    if not _is_int(steps) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    if not _is_int(batch_size) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    lr = check_positive(lr, "lr")
     bad = [s for s in snapshot_at if not 1 <= s <= steps]
     if bad:
         raise ValueError(f"snapshot_at must lie in [1, steps={steps}], got {bad[0]}")
@@ -401,7 +413,7 @@ def pretrain(
         int(batch_size),
         lr,
         set(snapshot_at),
-        desc="pre-training",
+        "pre-training",  # pragma: no mutate (the progress bar's label, no result)
     )
 
 
@@ -421,9 +433,19 @@ def tune_on_exam(
         raise ValueError("items is empty")
     tuned = copy.deepcopy(model)
     tokens, weight = encode_for_lm(tokenizer, _item_texts(items), answer_only=True)
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+    if not _is_int(steps) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
-    _run(tuned, tokens, weight, int(steps), len(items), lr, desc="tuning")
+    lr = check_positive(lr, "lr")
+    _run(
+        tuned,
+        tokens,
+        weight,
+        int(steps),
+        len(items),
+        lr,
+        (),
+        "tuning",  # pragma: no mutate (the progress bar's label, no result)
+    )
     return tuned
 
 

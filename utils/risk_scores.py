@@ -40,6 +40,7 @@ from utils.tiny_lm import (
     generate_greedy,
     next_token_loss,
 )
+from utils.validation import check_array
 
 __all__ = [
     "Feature",
@@ -787,6 +788,7 @@ def sharpen(risk, temperature: float) -> np.ndarray:
 
     if not np.isfinite(temperature) or temperature <= 0:
         raise ValueError(f"temperature must be a positive number, got {temperature!r}")
+    risk = check_probabilities(risk, "risk")
     return distort_probs(risk, tau=1.0 / temperature)
 
 
@@ -995,7 +997,7 @@ def auc_score(y, scores) -> float:
     Paper: ROC AUC, the paper's measure of ranking (chapter Eq. 3) (arXiv:2407.14614v3).
     """
     y = check_outcomes(y, "y")
-    scores = np.asarray(scores, dtype=float)
+    scores = check_array(scores, "scores", finite=False)
     if scores.shape != y.shape:
         raise ValueError(
             f"y and scores must have the same length, got {y.size} and {scores.size}"

@@ -35,13 +35,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from utils.validation import check_array
+
 # ----------------------------------------------------------------------------------------------
 # input checks
 # ----------------------------------------------------------------------------------------------
 
 
 def _as_2d(name: str, a, width: int | None = None) -> np.ndarray:
-    a = np.asarray(a, dtype=float)
+    a = check_array(a, name, finite=False, nonempty=False)  # numeric, as floats
     if a.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array [n, d], got shape {a.shape}")
     if a.shape[0] == 0:
@@ -53,23 +55,23 @@ def _as_2d(name: str, a, width: int | None = None) -> np.ndarray:
     return a
 
 
-def _times(t, n: int | None = None) -> np.ndarray:
-    t = np.asarray(t, dtype=float)
+def _times(t, n: int | None = None, name: str = "t") -> np.ndarray:
+    t = check_array(t, name, finite=False, nonempty=False)
     if t.ndim == 0 and n is not None:
         t = np.full(n, float(t))
     if t.ndim != 1:
         raise ValueError(
-            f"t must be a 1-D array [n] (or a number), got shape {t.shape}"
+            f"{name} must be a 1-D array [n] (or a number), got shape {t.shape}"
         )
     if n is not None and t.shape[0] != n:
         raise ValueError(
-            f"t must have one time per point: {n} points but {t.shape[0]} times"
+            f"{name} must have one time per point: {n} points but {t.shape[0]} times"
         )
     if t.size == 0:
-        raise ValueError("t is empty")
+        raise ValueError(f"{name} is empty")
     if not np.all(np.isfinite(t)) or np.any(t <= 0):
         raise ValueError(
-            "every diffusion time t must be finite and > 0 (h_t = 0 at t = 0)"
+            f"every diffusion time in {name} must be finite and > 0 (h_t = 0 at t = 0)"
         )
     return t
 
@@ -87,12 +89,12 @@ def ou_alpha_h(t) -> tuple[np.ndarray, np.ndarray]:
     Returns two arrays with the shape of ``t``.
     Paper: the forward Ornstein-Uhlenbeck process of the set-up (arXiv:2401.15604v3).
     """
-    t = np.asarray(t, dtype=float)
+    t = check_array(t, "t", finite=False, nonempty=False)
     if t.size == 0:
         raise ValueError("t is empty")
     if not np.all(np.isfinite(t)) or np.any(t <= 0):
         raise ValueError(
-            "every diffusion time t must be finite and > 0 (h_t = 0 at t = 0)"
+            "every diffusion time in t must be finite and > 0 (h_t = 0 at t = 0)"
         )
     return np.exp(-t), -np.expm1(-2.0 * t)
 
@@ -187,6 +189,8 @@ def four_corner_mixture(spread: float = 1.33, std: float = 0.35) -> GaussianMixt
 
     Paper: course addition — the chapter's 2-D data set.
     """
+    if not np.isfinite(spread):
+        raise ValueError(f"spread must be finite, got {spread}")
     corners = np.array([[1, 1], [1, -1], [-1, 1], [-1, -1]], dtype=float) * spread
     return GaussianMixture(corners, std, np.full(4, 0.25))
 
@@ -262,7 +266,7 @@ def make_dsm_regression_set(
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
     t0, t1 = map(float, t_range)
-    if not 0 < t0 < t1:
+    if not 0 < t0 < t1 < math.inf:
         raise ValueError(f"t_range must satisfy 0 < t0 < t1, got {t_range}")
     x0 = mixture.sample(n, rng)  # [n, d]
     t = rng.uniform(t0, t1, size=n)  # [n]
@@ -299,7 +303,7 @@ def label_noise_by_time(
     almost reveals ``x_0``) and close to the data's total variance for large ``t``.
     Paper: course addition — how noisy the DSM labels are at each time t.
     """
-    times = _times(times)
+    times = _times(times, name="times")
     out = []
     for t in times:
         x0 = mixture.sample(n, rng)
@@ -329,7 +333,7 @@ def relative_distance(a, b) -> float:
 
     Paper: course addition — the network-kernel gap of the coupling theorem.
     """
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    a, b = check_array(a, "a", nonempty=False), check_array(b, "b", nonempty=False)
     if a.shape != b.shape or a.size == 0:
         raise ValueError(
             f"a and b must be non-empty and of the same shape, got {a.shape} and {b.shape}"
@@ -432,8 +436,10 @@ def train_full_batch_gd(
     """
     from utils.training import train
 
-    if eta <= 0:
+    if not eta > 0 or not math.isfinite(eta):
         raise ValueError(f"eta must be positive, got {eta}")
+    z, y = _as_2d("z", z), _as_2d("y", y)
+    z_test = _as_2d("z_test", z_test, z.shape[1])
     record = sorted(set(int(s) for s in record_at))
     if not record or record[0] < 0 or record[-1] > steps:
         raise ValueError(f"record_at must be non-empty steps between 0 and {steps}")
@@ -510,7 +516,8 @@ def kernel_gd_predict(k_train, k_test, y, eta: float, steps: Iterable[int]):
         )
     steps = np.asarray(list(steps))
     if (
-        steps.size == 0
+        steps.dtype.kind not in "iuf"
+        or steps.size == 0
         or steps.ndim != 1
         or np.any(steps < 0)
         or np.any(steps != np.round(steps))
@@ -555,7 +562,8 @@ def best_step(steps: Sequence[int], errors: Sequence[float]) -> tuple[int, float
     It needs the true ``f*`` (known here), so it is a yardstick, not a rule a practitioner can run.
     Paper: course addition — the oracle stopping step (needs the true f*).
     """
-    steps, errors = np.asarray(steps), np.asarray(errors, dtype=float)
+    steps = check_array(steps, "steps", finite=False, nonempty=False)
+    errors = check_array(errors, "errors", finite=False, nonempty=False)
     if steps.shape != errors.shape or steps.ndim != 1 or steps.size == 0:
         raise ValueError(
             f"steps and errors must be non-empty 1-D arrays of one length, got "
@@ -576,10 +584,11 @@ def eigenvalue_stopping_step(
     (their early-stopping assumption) to bound the generalization error. Returns the step.
     Paper: the early-stopping rule the generalization bound assumes (arXiv:2401.15604v3).
     """
-    lam = np.clip(np.asarray(eigenvalues, dtype=float), 0.0, None)
+    lam = check_array(eigenvalues, "eigenvalues", nonempty=False)
     if lam.ndim != 1 or lam.size == 0:
         raise ValueError("eigenvalues must be a non-empty 1-D array")
-    if eta <= 0 or noise_sd <= 0:
+    lam = np.clip(lam, 0.0, None)
+    if not (eta > 0 and noise_sd > 0 and math.isfinite(eta * noise_sd)):
         raise ValueError(f"eta and noise_sd must be positive, got {eta} and {noise_sd}")
     if max_steps < 1:
         raise ValueError(f"max_steps must be at least 1, got {max_steps}")

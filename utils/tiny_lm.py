@@ -128,17 +128,16 @@ class WordTokenizer:
         length = longest if length is None else int(length)
         if longest > length:
             raise ValueError(f"a text has {longest} tokens, more than length={length}")
-        needs_pad = min(len(r) for r in rows) < length
-        out = torch.full(
-            (len(rows), length), self.pad_id if needs_pad else 0, dtype=torch.long
-        )
-        for i, r in enumerate(rows):
-            out[i, : len(r)] = torch.tensor(r, dtype=torch.long)
-        return out
+        # <pad> is looked up only when a row needs it (a vocabulary may have none)
+        padded = [
+            r + [self.pad_id] * (length - len(r)) if len(r) < length else r
+            for r in rows
+        ]
+        return torch.tensor(padded, dtype=torch.long)
 
     def decode(self, ids, skip_pad: bool = True) -> str:
         """Text of a sequence of ids (words joined by spaces, characters joined directly)."""
-        ids = ids.tolist() if hasattr(ids, "tolist") else list(ids)
+        ids = [int(i) for i in ids]  # a list, tensor or array of ids
         bad = [i for i in ids if not 0 <= int(i) < len(self)]
         if bad:
             raise ValueError(
@@ -181,8 +180,14 @@ class TinyLMConfig:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
 
+def _check_length(T) -> None:
+    if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 0:
+        raise ValueError(f"T must be a non-negative integer, got {T!r}")
+
+
 def causal_mask(T: int, device=None) -> torch.Tensor:
     """``BoolTensor[T, T]``, True above the diagonal: position t may not attend to s > t."""
+    _check_length(T)
     return torch.ones(T, T, dtype=torch.bool, device=device).triu(1)
 
 
@@ -264,6 +269,18 @@ def attention_allowed(
 
     Causal: key s <= query t. ``pad_mask [B, T]`` (True at padding) removes padded keys.
     """
+    _check_length(T)
+    if pad_mask is not None and (
+        not isinstance(pad_mask, torch.Tensor)
+        or pad_mask.dtype != torch.bool
+        or pad_mask.dim() != 2
+        or pad_mask.shape[1] != T
+    ):
+        raise ValueError(
+            f"pad_mask must be a BoolTensor [B, {T}], got "
+            f"{getattr(pad_mask, 'dtype', type(pad_mask).__name__)} "
+            f"{tuple(getattr(pad_mask, 'shape', ()))}"
+        )
     allowed = ~causal_mask(T, device) if causal else None
     if pad_mask is None:
         return allowed
@@ -297,7 +314,7 @@ class TinyLM(nn.Module):
     @staticmethod
     def _init_weights(module):
         if isinstance(module, (nn.Linear, nn.Embedding)):
-            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            nn.init.normal_(module.weight, std=0.02)  # mean 0
         if isinstance(module, nn.Linear) and module.bias is not None:
             nn.init.zeros_(module.bias)
 
@@ -359,18 +376,18 @@ class TinyLM(nn.Module):
         return logits, hidden
 
     # ------------------------------------------------------------------ input validation
-    def _check_tokens(self, tokens):
+    def _check_tokens(self, tokens, name: str = "tokens"):
         if not isinstance(tokens, torch.Tensor) or tokens.dtype != torch.long:
-            raise TypeError("tokens must be a LongTensor of token ids")
+            raise TypeError(f"{name} must be a LongTensor of token ids")
         if tokens.dim() != 2:
             raise ValueError(
-                f"tokens must have shape [B, T], got {tuple(tokens.shape)}"
+                f"{name} must have shape [B, T], got {tuple(tokens.shape)}"
             )
         if tokens.numel() == 0:
-            raise ValueError("tokens is empty")
+            raise ValueError(f"{name} is empty")
         if tokens.min() < 0 or tokens.max() >= self.config.vocab_size:
             raise ValueError(
-                f"token ids must lie in [0, {self.config.vocab_size}), got "
+                f"{name} must hold token ids in [0, {self.config.vocab_size}), got "
                 f"[{int(tokens.min())}, {int(tokens.max())}]"
             )
 
@@ -420,6 +437,11 @@ def next_token_loss(model: TinyLM, batch) -> torch.Tensor:
     weight 0.
     """
     tokens, weight = batch if isinstance(batch, (tuple, list)) else (batch, None)
+    model._check_tokens(tokens, name="batch")
+    if tokens.shape[1] < 2:
+        raise ValueError(
+            f"batch needs at least 2 tokens per row, got {tokens.shape[1]}"
+        )
     logits = model(tokens[:, :-1])  # [B, T-1, V]
     targets = tokens[:, 1:]  # [B, T-1]
     losses = nn.functional.cross_entropy(
@@ -431,6 +453,8 @@ def next_token_loss(model: TinyLM, batch) -> torch.Tensor:
         raise ValueError(
             f"weight must have shape {tuple(targets.shape)}, got {tuple(weight.shape)}"
         )
+    if not bool(torch.isfinite(weight).all()):
+        raise ValueError("weight must be finite")
     total = weight.sum()
     if total <= 0:
         raise ValueError("weight is zero everywhere: nothing to learn from")
@@ -461,6 +485,7 @@ def train_next_token(
         raise ValueError(
             f"tokens must be a non-empty [N, T] tensor, got {tuple(tokens.shape)}"
         )
+    model._check_tokens(tokens)
     if weight is not None and weight.shape != (tokens.shape[0], tokens.shape[1] - 1):
         raise ValueError(
             f"weight must have shape {(tokens.shape[0], tokens.shape[1] - 1)}, got "
@@ -504,6 +529,7 @@ def generate_greedy(
     """
     if not model.config.causal:
         raise ValueError("greedy generation needs a causal model (causal=True)")
+    model._check_tokens(prompt, name="prompt")
     if n_new < 1:
         raise ValueError(f"n_new must be at least 1, got {n_new}")
     if prompt.shape[1] + n_new > model.config.max_len:
@@ -518,6 +544,11 @@ def generate_greedy(
         allowed = torch.as_tensor(allowed, dtype=torch.long, device=prompt.device)
         if allowed.numel() == 0:
             raise ValueError("allowed is empty")
+        if allowed.min() < 0 or allowed.max() >= model.config.vocab_size:
+            raise ValueError(
+                f"allowed must hold token ids in [0, {model.config.vocab_size}), got "
+                f"{allowed.tolist()}"
+            )
     for _ in range(n_new):
         logits = model(out)[:, -1]  # [B, V]
         if allowed is None:

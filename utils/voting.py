@@ -30,7 +30,7 @@ import numbers
 
 import numpy as np
 
-from utils.validation import check_array
+from utils.validation import check_array, check_positive
 
 __all__ = [
     "RULES",
@@ -54,6 +54,7 @@ __all__ = [
 ]
 
 RULES = ("borda", "bloc", "sntv")
+STABLE = "stable"  # pragma: no mutate (numpy reads the sort kind case-insensitively)
 
 
 # ------------------------------------------------------------------------------
@@ -70,14 +71,12 @@ def _check_int(value, name: str, low: int, high: int | None = None) -> int:
 
 def _check_positions(positions, name: str = "positions") -> np.ndarray:
     """``positions`` as an int array ``[n, m]``, rows permutations of ``0..m-1``."""
-    arr = check_array(positions, name, ndim=2)
-    if arr.shape[1] == 0:
-        raise ValueError(f"{name} has no items (shape {arr.shape})")
+    arr = check_array(positions, name, ndim=2)  # also refuses [n, 0]: empty
     if not np.all(arr == np.round(arr)):
         raise ValueError(f"{name} must hold integer positions")
     arr = arr.astype(np.int64)
     m = arr.shape[1]
-    ok = np.sort(arr, axis=1) == np.arange(m)
+    ok = np.sort(arr) == np.arange(m)  # each row sorted
     if not ok.all():
         v = int(np.flatnonzero(~ok.all(axis=1))[0])
         raise ValueError(
@@ -97,7 +96,7 @@ def _check_group(group, m: int, name: str = "group") -> np.ndarray:
         raise ValueError(f"{name} must have one label per item ({m}), got {arr.size}")
     if not np.isin(arr, (0.0, 1.0)).all():
         raise ValueError(f"{name} must hold 0 (group G1) or 1 (group G2) labels")
-    return arr.astype(np.int64)
+    return arr.astype(np.int64)  # pragma: no mutate (float 0/1 labels act the same)
 
 
 def _check_rule(rule: str, t) -> None:
@@ -124,11 +123,11 @@ def position_weights(rule: str, m: int, t: int | None = None) -> np.ndarray:
     _check_rule(rule, t)
     r = np.arange(m)
     if rule == "borda":
-        return (m - 1 - r).astype(float)
+        return (m - 1 - r).astype(float)  # pragma: no mutate (astype(None) is float)
     if rule == "bloc":
         t = _check_int(t, "t", 1, m)
-        return (r < t).astype(float)
-    return (r == 0).astype(float)
+        return (r < t).astype(float)  # pragma: no mutate (astype(None) is float)
+    return (r == 0).astype(float)  # pragma: no mutate (astype(None) is float)
 
 
 def item_scores(positions, rule: str, t: int | None = None) -> np.ndarray:
@@ -171,7 +170,7 @@ def top_k(scores, k: int) -> np.ndarray:
     """
     scores = _check_scores(scores)
     k = _check_int(k, "k", 1, scores.size)
-    return np.argsort(-scores, kind="stable")[:k]
+    return np.argsort(-scores, kind=STABLE)[:k]
 
 
 def constrained_top_k(scores, group, k: int, ell: int) -> np.ndarray:
@@ -195,8 +194,8 @@ def constrained_top_k(scores, group, k: int, ell: int) -> np.ndarray:
         raise ValueError(
             f"k - ell = {k - ell} exceeds the size of group G1 ({g1.size})"
         )
-    best_g1 = g1[np.argsort(-scores[g1], kind="stable")[: k - ell]]
-    best_g2 = g2[np.argsort(-scores[g2], kind="stable")[:ell]]
+    best_g1 = g1[np.argsort(-scores[g1], kind=STABLE)[: k - ell]]
+    best_g2 = g2[np.argsort(-scores[g2], kind=STABLE)[:ell]]
     return np.concatenate([best_g1, best_g2])
 
 
@@ -214,7 +213,8 @@ def random_fill(
     """
     quota = constrained_top_k(scores, group, k, ell)  # validates everything
     g2 = np.flatnonzero(np.asarray(group) == 1)
-    return np.concatenate([quota[: k - ell], rng.choice(g2, size=ell, replace=False)])
+    fill = rng.choice(g2, size=ell, replace=False)  # pragma: no mutate (None is False)
+    return np.concatenate([quota[: k - ell], fill])
 
 
 def quality_ratio(latent_scores, committee) -> float:
@@ -248,9 +248,9 @@ def recovery_score(ratio_biased, ratio_unbiased, ratio_random):
 
     Paper: course addition — puts rules with different random baselines on one scale.
     """
-    b = check_array(ratio_biased, "ratio_biased", ndim=None)
-    u = check_array(ratio_unbiased, "ratio_unbiased", ndim=None)
-    r = check_array(ratio_random, "ratio_random", ndim=None)
+    b = check_array(ratio_biased, "ratio_biased")  # any shape: elementwise
+    u = check_array(ratio_unbiased, "ratio_unbiased")
+    r = check_array(ratio_random, "ratio_random")
     if np.any(u <= r):
         raise ValueError(
             "ratio_unbiased must exceed ratio_random (else R is undefined)"
@@ -281,7 +281,7 @@ def positions_from_utilities(utilities) -> np.ndarray:
     Paper: course addition — turns utilities into rankings (ties: lower index first).
     """
     utilities = check_array(utilities, "utilities", ndim=2)
-    order = np.argsort(-utilities, axis=1, kind="stable")  # [n, m] item at each place
+    order = np.argsort(-utilities, kind=STABLE)  # [n, m] item at each place (row-wise)
     positions = np.empty_like(order)
     np.put_along_axis(positions, order, np.arange(utilities.shape[1])[None, :], axis=1)
     return positions
@@ -327,7 +327,8 @@ def count_g2_above_g1(positions, group) -> np.ndarray:
     group = _check_group(group, positions.shape[1])
     p1 = positions[:, group == 0]  # [n, |G1|]
     p2 = positions[:, group == 1]  # [n, |G2|]
-    return (p2[:, None, :] < p1[:, :, None]).sum(axis=(1, 2))
+    above = p2[:, None, :] < p1[:, :, None]  # pragma: no mutate (two items never tie)
+    return above.sum(axis=(1, 2))
 
 
 def swapping_bias(
@@ -357,32 +358,27 @@ def swapping_bias(
         raise ValueError(f"phi must be in (0, 1], got {phi!r}")
     g1, g2 = np.flatnonzero(group == 0), np.flatnonzero(group == 1)
     out = positions.copy()
-    if g1.size == 0 or g2.size == 0 or frac == 0:
-        return out
     p1, p2 = out[:, g1], out[:, g2]  # [n, |G1|], [n, |G2|]
-    budget = np.floor(frac * count_g2_above_g1(positions, group) + 1e-9).astype(
-        np.int64
-    )
-    m = positions.shape[1]
-    decay = float(phi) ** np.arange(m, dtype=float)  # phi ** distance
+    # swaps per vote (a whole number, kept as float); an empty group or frac = 0 gives 0
+    budget = np.floor(frac * count_g2_above_g1(positions, group) + 1e-9)
+    decay = float(phi) ** np.arange(positions.shape[1])  # phi ** distance
     active = np.flatnonzero(budget > 0)
     done = 0
     while active.size:
         gap = p1[active][:, :, None] - p2[active][:, None, :]  # [A, |G1|, |G2|]
-        gap = np.where(gap > 0, gap, 0).reshape(
-            active.size, -1
-        )  # 0 marks "not swappable"
-        closest = np.where(gap > 0, gap, gap.shape[1] + m).min(axis=1, keepdims=True)
-        # phi ** (gap - closest): the same probabilities as phi ** gap, without
-        # underflow
-        weight = np.where(gap > 0, decay[np.clip(gap - closest, 0, m - 1)], 0.0)
+        gap = np.maximum(gap, 0).reshape(active.size, g1.size * g2.size)  # 0: no swap
+        # phi ** (gap - 1): the same probabilities as phi ** gap, and no underflow, as a
+        # vote with a G2 item above a G1 item always has such an adjacent pair (gap 1).
+        # Index -1 (gap 0, not swappable) is read but masked out.
+        weight = np.where(gap > 0, decay[gap - 1], 0.0)
         cumulative = np.cumsum(weight, axis=1)
         left = cumulative[:, -1] > 0  # a pair is left to swap
         active, cumulative = active[left], cumulative[left]
         draw = rng.uniform(size=active.size) * cumulative[:, -1]
-        pick = np.minimum(
-            (cumulative <= draw[:, None]).sum(axis=1), weight.shape[1] - 1
-        )
+        # u = 0 exactly (probability 2**-53) is the only case where "<" and "<=" differ
+        below = cumulative <= draw[:, None]  # pragma: no mutate (see above)
+        last = weight.shape[1] - 1  # pragma: no mutate (a guard: draw < cumulative[-1])
+        pick = np.minimum(below.sum(axis=1), last)
         i, j = np.divmod(pick, g2.size)  # G1 index, G2 index
         old = p1[active, i].copy()
         p1[active, i] = p2[active, j]
@@ -413,8 +409,7 @@ def estimate_alpha(latent_scores, biased_scores, n: int, tau1: float) -> float:
             f"{latent.shape} and {biased.shape}"
         )
     n = _check_int(n, "n", 1)
-    if isinstance(tau1, bool) or not isinstance(tau1, numbers.Real) or not tau1 > 0:
-        raise ValueError(f"tau1 must be positive, got {tau1!r}")
+    tau1 = check_positive(tau1, "tau1")
     expected = np.minimum(latent.mean(axis=0), biased.mean(axis=0))
     return float(expected.min() / (tau1 * n))
 
@@ -450,7 +445,7 @@ def greedy_constrained_cc(positions, group, k: int, ell: int) -> np.ndarray:
     group = _check_group(group, m)
     constrained_top_k(np.zeros(m), group, k, ell)  # validates k and ell
     seats = {0: k - ell, 1: ell}
-    points = m - 1 - positions  # [n, m] Borda points
+    points = m - 1 - positions  # pragma: no mutate (gains ignore a constant shift)
     best = np.full(positions.shape[0], -1.0)  # [n] best member so far
     chosen: list[int] = []
     for _ in range(k):
