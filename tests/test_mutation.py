@@ -23,9 +23,13 @@ def test_default_modules_are_existing_catalog_modules_plus_core():
 def test_test_files_of_a_module_and_of_claims():
     names = [p.name for p in mutation.test_files("validation")]
     assert names == ["test_validation.py"]
-    assert [p.name for p in mutation.test_files("claims")] == ["test_core.py"] + [
-        p.name for p in mutation.test_files("core") if p.name != "test_core.py"
-    ]
+    claims = [p.name for p in mutation.test_files("claims")]
+    assert claims == sorted(claims)
+    # its own files, then the core's (TEST_FILES): test_core.py and test_core_*.py
+    assert "test_claims_exact.py" in claims
+    assert set(claims) - {"test_claims_exact.py"} == {
+        p.name for p in mutation.test_files("core")
+    }
     assert "test_core_exact.py" in [p.name for p in mutation.test_files("core")]
     assert mutation.test_files("no_such_module") == []
 

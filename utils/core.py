@@ -49,10 +49,19 @@ def get_seed(default: int = DEFAULT_SEED) -> int:
 
     Raises ``ValueError`` with the variable's name when it is not a non-negative integer
     (``COURSE_SEED=abc`` or ``-1``): a silent fallback would make a "seed sweep" test one seed.
+    A ``default`` that is not a non-negative integer is refused the same way.
     """
+    if (
+        isinstance(default, bool)
+        or not isinstance(default, (int, np.integer))
+        or default < 0
+    ):
+        raise ValueError(
+            f"default must be a non-negative integer seed, got {default!r}"
+        )
     text = os.environ.get(SEED_ENV, "")
     if text.strip() == "":
-        return default
+        return int(default)
     return _parse_nonnegative_int(SEED_ENV, text)
 
 

@@ -22,10 +22,6 @@ ROWS = [
     Row(core.setup, lambda: {"chapter": 1, "seed": 0, "style": False}, "seed", SEED),
 ]
 
-KNOWN_GAPS = {
-    ("core.get_seed[default]", "negative"): "the default is returned unchecked when "
-    "COURSE_SEED is unset (utils/core.py is not edited by this table's author)",
-}
 
 NO_ARRAY_INPUT = {
     "core.get_device": "its input is a device name (text)",
