@@ -154,6 +154,18 @@ def run_module(
         ):
             setattr(result, field, int(stats.get(field, 0)))
         result.skipped = int(stats.get("skipped", 0))
+        checked = sum(
+            getattr(result, f)
+            for f in ("killed", "survived", "timeout", "suspicious", "no_tests")
+        )
+        if run.returncode != 0 or checked + result.skipped < result.total:
+            # e.g. "Failed to run clean test": the tests fail before any mutant runs
+            tail = (run.stdout + run.stderr)[-2000:]
+            result.error = (
+                f"mutmut run failed (exit {run.returncode}; "
+                f"{result.total - checked - result.skipped} mutants not run):\n{tail}"
+            )
+            return result
         listing = subprocess.run(
             [*_mutmut(), "results"], cwd=folder, env=env, capture_output=True, text=True
         ).stdout

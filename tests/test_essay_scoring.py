@@ -74,6 +74,7 @@ def test_generation_is_reproducible_from_the_generator():
     ],
 )
 def test_generate_essays_rejects_bad_input(kwargs, message):
+    kwargs = dict(kwargs)  # a copy: the parameters are shared when the test runs again
     kwargs.setdefault("rng", np.random.default_rng(0))
     n = kwargs.pop("n")
     with pytest.raises(ValueError, match=message):
