@@ -582,3 +582,28 @@ def test_gd_in_float32_and_more_messages():
         estimate_noise_sd(np.ones(3), np.ones((3, 1)), 0.5, [1])
     with pytest.raises(ValueError, match=exact("y contains NaN or infinite values")):
         estimate_noise_sd(k, np.full((3, 1), np.nan), 0.5, [1])
+
+
+def test_kernel_regression_inputs_name_the_argument():
+    from utils.score_matching import regression_inputs
+
+    shape_error = "{} must be a 2-D array [n, d], got shape (3,)"
+    with pytest.raises(ValueError, match=exact(shape_error.format("x"))):
+        regression_inputs(np.ones(3), np.ones(3))
+    with pytest.raises(ValueError, match=exact(shape_error.format("a"))):
+        relu_ntk(np.ones(3), np.ones((2, 3)))
+    k, y = np.eye(3), np.ones((3, 1))
+    with pytest.raises(ValueError, match=exact(shape_error.format("k_train"))):
+        kernel_gd_predict(np.ones(3), k, y, 0.5, [1])
+    with pytest.raises(ValueError, match=exact(shape_error.format("k_test"))):
+        kernel_gd_predict(k, np.ones(3), y, 0.5, [1])
+    with pytest.raises(ValueError, match=exact(shape_error.format("y"))):
+        kernel_gd_predict(k, k, np.ones(3), 0.5, [1])
+    with pytest.raises(
+        ValueError, match=exact("y must have 3 rows (one per training point), got 2")
+    ):
+        kernel_gd_predict(k, k, np.ones((2, 5)), 0.5, [1])
+    with pytest.raises(
+        ValueError, match=exact("k_test must have 3 columns, got shape (2, 4)")
+    ):
+        kernel_gd_predict(k, np.ones((2, 4)), y, 0.5, [1])
