@@ -763,47 +763,43 @@ def _tiny_data(n=8):
     return tiny, scores
 
 
+def _first_loss_by_hand(tiny, scores, seed, batch, dim, hidden):
+    """MSE of the initial model on the first batch, drawn as train_scorer draws it."""
+    g = torch.Generator().manual_seed(seed)
+    start = es.EssayScorer(V.size, dim=dim, hidden=hidden, generator=g)
+    rows = torch.randperm(len(tiny), generator=g)[:batch]
+    target = torch.tensor((scores - scores.mean()) / scores.std(), dtype=torch.float32)
+    with torch.no_grad():
+        return torch.mean((start(tiny[rows]) - target[rows]) ** 2).item()
+
+
 def test_train_scorer_default_batch_is_128_essays():
     tiny, scores = _tiny_data(130)
-    _, (mean, sd), log = es.train_scorer(
-        tiny,
-        scores,
-        vocab_size=V.size,
-        generator=torch.Generator().manual_seed(4),
-        epochs=1,
-        dim=3,
-        hidden=2,
-    )
     g = torch.Generator().manual_seed(4)
-    start = es.EssayScorer(V.size, dim=3, hidden=2, generator=g)
-    rows = torch.randperm(130, generator=g)[:128]
-    target = torch.tensor((scores - mean) / sd, dtype=torch.float32)
-    with torch.no_grad():
-        first = torch.mean((start(tiny[rows]) - target[rows]) ** 2).item()
+    _, _, log = es.train_scorer(
+        tiny, scores, vocab_size=V.size, generator=g, epochs=1, dim=3, hidden=2
+    )
     assert len(log.losses) == 1  # 130 // 128 = 1 step per epoch
+    first = _first_loss_by_hand(tiny, scores, 4, batch=128, dim=3, hidden=2)
     assert log.losses[0] == pytest.approx(first, rel=1e-6)
 
 
 def test_train_scorer_first_loss_is_the_mse_of_the_initial_model():
     tiny, scores = _tiny_data()
+    g = torch.Generator().manual_seed(7)
     model_, (mean, sd), log = es.train_scorer(
         tiny,
         scores,
         vocab_size=V.size,
-        generator=torch.Generator().manual_seed(7),
+        generator=g,
         epochs=1,
         batch_size=4,
         dim=5,
         hidden=3,
     )
     assert (mean, sd) == (scores.mean(), scores.std())
-    g = torch.Generator().manual_seed(7)
-    start = es.EssayScorer(V.size, dim=5, hidden=3, generator=g)
-    rows = torch.randperm(8, generator=g)[:4]
-    target = torch.tensor((scores - mean) / sd, dtype=torch.float32)
-    with torch.no_grad():
-        first = torch.mean((start(tiny[rows]) - target[rows]) ** 2).item()
     assert len(log.losses) == 2  # 8 essays in batches of 4
+    first = _first_loss_by_hand(tiny, scores, 7, batch=4, dim=5, hidden=3)
     assert log.losses[0] == pytest.approx(first, rel=1e-5)
     assert model_.embed.weight.shape == (V.size, 5)
 
