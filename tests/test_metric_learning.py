@@ -289,6 +289,28 @@ def test_should_add_learner_tolerance():
     assert should_add_learner(h, patience=3, tol=0.02)
     assert should_add_learner([0.5, 0.75], patience=1, tol=0.25)  # exactly tol: no gain
     assert not should_add_learner([0.5, 0.7501], patience=1, tol=0.25)
+    assert not should_add_learner([], patience=1)  # a learner was just added
+
+
+def test_margin_loss_rejects_nan_integer_embeddings_and_bad_beta():
+    emb = torch.randn(4, 3)
+    labels = torch.tensor([0, 0, 1, 1])
+    with pytest.raises(ValueError, match="^emb must be finite"):
+        margin_loss(
+            emb.masked_fill(torch.eye(4, 3, dtype=bool), float("nan")), labels, 1.0
+        )
+    with pytest.raises(ValueError, match="^emb must be a floating-point tensor"):
+        margin_loss(emb.long(), labels, 1.0)
+    with pytest.raises(ValueError, match="^labels must hold integer class ids"):
+        margin_loss(emb, labels.float(), 1.0)
+    with pytest.raises(ValueError, match="^beta must be a finite scalar"):
+        margin_loss(emb, labels, torch.tensor([1.0, 1.2]))
+    # the learnable boundary still gets its gradient: only the 4 cross-class pairs
+    # (distance sqrt(2) < beta + alpha) are active, each with d loss / d beta = +1
+    tight = torch.tensor([[1.0, 0, 0], [1, 1e-3, 0], [0, 1, 0], [0, 1, 1e-3]])
+    beta = torch.tensor(1.5, requires_grad=True)
+    margin_loss(tight, labels, beta).backward()
+    assert beta.grad.item() == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize(

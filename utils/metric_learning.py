@@ -71,6 +71,7 @@ def render_fine_grained_digits(rng: np.random.Generator, copies: int = 2):
 
     Paper: course addition — fine-grained images standing in for the medical data sets.
     """
+    from scipy.ndimage import grey_dilation
     from sklearn.datasets import load_digits
 
     copies = check_positive_int(copies, "copies")
@@ -78,12 +79,9 @@ def render_fine_grained_digits(rng: np.random.Generator, copies: int = 2):
     base = np.tile(digits.images / 16.0, (copies, 1, 1))  # [N, 8, 8]
     digit = np.tile(digits.target, copies)
     n = len(base)
-    tint = rng.integers(0, 3, size=n)
-    thick = rng.random(n) < 0.5
-    padded = np.pad(base, ((0, 0), (1, 1), (1, 1)))
-    dilated = np.max(
-        [padded[:, i : i + 8, j : j + 8] for i in range(3) for j in range(3)], axis=0
-    )
+    tint = rng.integers(3, size=n)  # 0, 1 or 2
+    thick = rng.random(n) < 0.5  # pragma: no mutate (<=: a tie has probability 0)
+    dilated = grey_dilation(base, size=(1, 3, 3))  # max over each pixel's 3x3 block
     gray = np.where(thick[:, None, None], dilated, base)
     X = gray[:, None] * TINTS[tint][:, :, None, None]  # [N, 3, 8, 8]
     labels = digit * 6 + tint * 2 + thick.astype(int)
@@ -127,18 +125,27 @@ def margin_loss(emb, labels, beta, alpha: float = 0.2):
     if not torch.is_tensor(emb) or emb.ndim != 2:
         shape = getattr(emb, "shape", emb)
         raise ValueError(f"emb must be a 2-D tensor [B, D], got {shape}")
+    if not emb.dtype.is_floating_point:
+        raise ValueError(f"emb must be a floating-point tensor, got {emb.dtype}")
     if emb.shape[0] < 2:
         raise ValueError(
             f"emb needs at least 2 rows to form a pair, got {emb.shape[0]}"
         )
+    if not torch.isfinite(emb).all():
+        raise ValueError("emb must be finite (no NaN or infinity)")
     labels = torch.as_tensor(labels)
     if labels.shape != (emb.shape[0],):
         raise ValueError(
             f"labels must have shape [{emb.shape[0]}], got {tuple(labels.shape)}"
         )
+    if labels.dtype.is_floating_point or labels.dtype.is_complex:
+        raise ValueError(f"labels must hold integer class ids, got {labels.dtype}")
+    beta = torch.as_tensor(beta)
+    if beta.ndim != 0 or not torch.isfinite(beta).all():
+        raise ValueError(f"beta must be a finite scalar, got {beta.detach()}")
     if alpha < 0:
         raise ValueError(f"alpha must be >= 0, got {alpha}")
-    e = torch.nn.functional.normalize(emb, dim=1)
+    e = torch.nn.functional.normalize(emb)  # each row to unit length
     sq = (e[:, None, :] - e[None, :, :]).pow(2).sum(-1)
     dist = torch.sqrt(sq + 1e-8)  # [B, B]
     same = labels[:, None] == labels[None, :]
@@ -146,9 +153,7 @@ def margin_loss(emb, labels, beta, alpha: float = 0.2):
     iu = torch.triu_indices(len(e), len(e), offset=1)
     pair = torch.relu(alpha + sign * (dist - beta))[iu[0], iu[1]]  # [B(B-1)/2]
     active = (pair > 0).sum()
-    if active == 0:
-        return pair.sum() * 0.0
-    return pair.sum() / active
+    return pair.sum() / active.clamp(min=1)  # 0 when no pair is active
 
 
 # ---------------------------------------------------------------- subspaces, clusters
@@ -221,7 +226,9 @@ def match_clusters(previous, current) -> np.ndarray:
     K = int(current.max()) + 1
     keep = previous < K
     overlap = np.zeros((K, K))  # [current id, previous id]
+    # pragma: no mutate start (counting each item twice gives the same matching)
     np.add.at(overlap, (current[keep], previous[keep]), 1.0)
+    # pragma: no mutate end
     rows, cols = linear_sum_assignment(-overlap)
     relabel = np.empty(K, dtype=int)
     relabel[rows] = cols
@@ -255,8 +262,8 @@ def recall_at_k(emb, labels, ks=(1, 2, 4, 8)) -> dict:
         raise ValueError("emb has an all-zero row; cosine similarity is undefined")
     e = emb / norms
     sim = e @ e.T  # [N, N]
-    np.fill_diagonal(sim, -np.inf)
-    order = np.argsort(-sim, axis=1, kind="stable")[:, : max(ks)]  # [N, kmax]
+    np.fill_diagonal(sim, -np.inf)  # pragma: no mutate (NaN would also sort last)
+    order = np.argsort(-sim, stable=True)[:, : max(ks)]  # each row; [N, kmax]
     hit = labels[order] == labels[:, None]
     return {k: float(hit[:, :k].any(axis=1).mean()) for k in ks}
 
@@ -295,12 +302,7 @@ def nmi_kmeans(emb, labels, seed: int = 0) -> float:
     emb = check_array(emb, "emb", ndim=2)
     check_same_length(emb=emb, labels=labels)
     n_classes = len(np.unique(labels))
-    return nmi(
-        labels,
-        assign_clusters(emb, n_classes, seed=seed)
-        if n_classes > 1
-        else np.zeros(len(labels), dtype=int),
-    )
+    return nmi(labels, assign_clusters(emb, n_classes, seed=seed))
 
 
 def nearest_centroid(emb, reference, groups) -> np.ndarray:
@@ -323,7 +325,9 @@ def nearest_centroid(emb, reference, groups) -> np.ndarray:
     ids = np.unique(groups)
     centres = np.stack([reference[groups == g].mean(0) for g in ids])  # [G, D]
     centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
+    # pragma: no mutate start (a positive scale of a row leaves its argmax unchanged)
     e = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+    # pragma: no mutate end
     return ids[np.argmax(e @ centres.T, axis=1)]
 
 
@@ -353,7 +357,7 @@ def specialisation_gap(emb, labels, groups, slices) -> float:
         sim = e @ e.T
         np.fill_diagonal(sim, -np.inf)
         hits.append(labels[np.argmax(sim, axis=1)] == labels)
-    hits = np.array(hits, dtype=float)  # [K, N]
+    hits = np.array(hits)  # [K, N], True where the nearest item shares the label
     gaps = []
     for g in np.unique(groups):
         rows = hits[:, groups == g].mean(axis=1)  # [K]
@@ -369,18 +373,15 @@ def should_add_learner(history, patience: int = 3, tol: float = 0.0) -> bool:
     before.
 
     ``history`` [T] holds the monitored score since the last learner was added. A score
-    counts as progress only if it exceeds the earlier best by more than ``tol``.
+    counts as progress only if it exceeds the earlier best by more than ``tol``. An empty
+    or short history (at most ``patience`` scores) gives False.
 
     Paper: dynamic learners, add one when progress stalls, Method (arXiv:2206.09068v1).
     """
     patience = check_positive_int(patience, "patience")
     if tol < 0:
         raise ValueError(f"tol must be >= 0, got {tol}")
-    h = np.asarray(history, dtype=float)
-    if h.ndim != 1:
-        raise ValueError(f"history must be 1-D, got shape {h.shape}")
-    if not np.isfinite(h).all():
-        raise ValueError("history must be finite")
+    h = check_array(history, "history", ndim=1, nonempty=False)
     if len(h) <= patience:
         return False
     best_before = h[:-patience].max()
@@ -440,7 +441,12 @@ class AttentionEmbedder(nn.Module):
         return self._pool(x)[0]
 
 
-def embed(model, X, batch: int = 512, pooled: bool = False) -> np.ndarray:
+def embed(
+    model,
+    X,
+    batch: int = 512,  # pragma: no mutate (how many images go through at once)
+    pooled: bool = False,
+) -> np.ndarray:
     """L2-normalised embeddings [N, D] of images ``X`` [N, C, H, W], without gradients.
 
     With ``pooled=True`` it returns the normalised pooled features [N, 32] before the
@@ -460,7 +466,7 @@ def embed(model, X, batch: int = 512, pooled: bool = False) -> np.ndarray:
             ]
         )
     model.train()
-    return torch.nn.functional.normalize(out, dim=1).numpy()
+    return torch.nn.functional.normalize(out).numpy()  # each row to unit length
 
 
 # ---------------------------------------------------------------- training
@@ -549,7 +555,7 @@ def train_subspace_learners(
             return random_clusters(len(X), k, rng)
         source = embed(model, X, pooled=cluster_on == "features")
         groups = assign_clusters(source, k, seed=int(rng.integers(1 << 30)))
-        return match_clusters(clusters, groups) if match and k > 1 else groups
+        return match_clusters(clusters, groups) if match else groups
 
     def step(idx, part):
         emb = model(Xt[idx])
@@ -582,11 +588,9 @@ def train_subspace_learners(
             history["added_at"].append(epoch)
             clusters = regroup(K_now)
             since_added = []
-    full = slice(0, D)
-    for _ in range(finetune_epochs):
+    for _ in range(finetune_epochs):  # every learner's data on the whole embedding
         for b in _batches(np.arange(len(X)), batch_size, rng):
-            emb = model(Xt[b])
-            loss = margin_loss(emb[:, full], yt[b], betas.mean(), alpha)
+            loss = margin_loss(model(Xt[b]), yt[b], betas.mean(), alpha)
             opt.zero_grad()
             loss.backward()
             opt.step()
