@@ -197,13 +197,32 @@ def run_module(
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def pragma_lines(source: str) -> int:
+    """Lines that mutmut does not mutate: those marked ``# pragma: no mutate`` and those
+    between ``# pragma: no mutate start`` and ``# pragma: no mutate end``.
+
+    mutmut makes no mutants on them at all, so they never show in its counts."""
+    count, inside = 0, False
+    for line in source.splitlines():
+        if "pragma: no mutate start" in line:
+            inside = True
+        elif "pragma: no mutate end" in line:
+            inside = False
+        elif inside or "pragma: no mutate" in line:
+            count += 1
+    return count
+
+
 def format_line(r: Result) -> str:
     if r.error:
         return f"{r.module:<20} ERROR {r.error}"
+    path = ROOT / "utils" / f"{r.module}.py"
+    marked = pragma_lines(path.read_text()) if path.exists() else 0
     return (
         f"{r.module:<20} mutants {r.total:4d}  killed {r.killed:4d}  survived "
         f"{r.survived + r.no_tests:4d}  timeout/suspicious {r.timeout:3d}/{r.suspicious:<3d} "
-        f"excluded {r.skipped:3d}  score {r.score:5.1f}%  {r.seconds:6.0f} s"
+        f"excluded {r.skipped:3d}  score {r.score:5.1f}%  {r.seconds:6.0f} s  "
+        f"({marked} lines marked no-mutate)"
     )
 
 

@@ -57,6 +57,23 @@ def test_score_excludes_skipped_and_counts_timeouts_as_killed():
     assert mutation.Result("m").score == 0.0
     line = mutation.format_line(r)
     assert line.startswith("m ") and "score  88.9%" in line and "mutants   20" in line
+    assert line.endswith("(0 lines marked no-mutate)")  # no utils/m.py
+
+
+def test_pragma_lines_count_single_lines_and_blocks():
+    source = "\n".join(
+        [
+            "a = 1  # pragma: no mutate (why)",
+            "b = 2",
+            "# pragma: no mutate start (why)",
+            "c = 3",
+            "d = 4",
+            "# pragma: no mutate end",
+            "e = 5",
+        ]
+    )
+    assert mutation.pragma_lines(source) == 3
+    assert mutation.pragma_lines("x = 1\n") == 0
 
 
 def test_unknown_module_is_refused(capsys):
