@@ -54,10 +54,11 @@ class Result:
 
 
 def default_modules() -> list[str]:
-    """Every paper module named in the catalog that exists, plus the core modules."""
+    """Every paper module named in the catalog (a chapter's ``module`` and its ``uses``)
+    that exists, plus the core modules."""
     from utils.catalog import CHAPTERS
 
-    names = [c.module for c in CHAPTERS if c.module]
+    names = [m for c in CHAPTERS for m in c.modules if m]
     names += list(CORE_MODULES)
     seen: list[str] = []
     for name in names:
