@@ -1,4 +1,7 @@
-"""Unit tests of utils.calibration and utils.esports_sim (chapter 01), against scikit-learn and SciPy."""
+"""Unit tests of utils.calibration (chapter 01), against scikit-learn and SciPy.
+
+The game simulator of the chapter, utils.esports_sim, is tested in tests/test_esports_sim.py.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +16,6 @@ from sklearn.calibration import calibration_curve  # noqa: E402
 from sklearn.metrics import accuracy_score, brier_score_loss  # noqa: E402
 
 from utils import calibration as cal  # noqa: E402
-from utils.esports_sim import (  # noqa: E402
-    exact_win_probability,
-    rollout_win_probability,
-    simulate_games,
-)
 from utils.plotting import reliability_diagram  # noqa: E402
 
 
@@ -235,60 +233,6 @@ def test_bad_strategy_tau_and_tce_lengths():
         cal.true_calibration_error([0.2, 0.3], [0.2])
     with pytest.raises(ValueError, match="p_true"):
         cal.true_calibration_error([0.2], [1.5])
-
-
-# --- the esports simulator --------------------------------------------------------------------
-@pytest.mark.parametrize(
-    "lead,minute", [(0.0, 5), (2.0, 5), (-3.0, 15), (4.0, 25), (1.0, 1)]
-)
-def test_exact_win_probability_matches_a_monte_carlo_rollout(lead, minute):
-    exact = float(exact_win_probability(lead, minute, n_minutes=30, drift_sd=0.3))
-    mc = rollout_win_probability(
-        lead, minute, n_minutes=30, drift_sd=0.3, n_rollouts=40_000, rng=11
-    )
-    # the roll-out is weighted; its standard error is below 0.005 for these states
-    assert abs(exact - mc) < 0.015, (exact, mc)
-
-
-def test_exact_win_probability_without_drift_is_a_normal_tail():
-    from scipy.stats import norm
-
-    p = exact_win_probability(
-        np.array([1.0, -2.0]), np.array([10, 20]), n_minutes=30, drift_sd=0.0
-    )
-    np.testing.assert_allclose(
-        p, norm.cdf([1.0 / np.sqrt(20), -2.0 / np.sqrt(10)]), atol=1e-12
-    )
-
-
-def test_exact_win_probability_is_symmetric_and_monotone():
-    leads = np.linspace(-5, 5, 21)
-    p = exact_win_probability(leads, 12)
-    np.testing.assert_allclose(p + p[::-1], 1.0, atol=1e-12)
-    assert np.all(np.diff(p) > 0)
-
-
-def test_simulated_games_have_the_documented_shape_and_are_calibrated():
-    games = simulate_games(2000, n_minutes=30, drift_sd=0.3, rng=0)
-    n = 2000 * 29
-    for key in ("game", "minute", "gold_diff", "time_left", "p_win", "winner"):
-        assert games[key].shape == (n,), key
-    assert games["drift"].shape == (2000,)
-    assert set(np.unique(games["minute"])) == set(range(1, 30))
-    # the exact probabilities are calibrated: on the last snapshots (nearly independent of
-    # earlier ones) the mean probability matches the win rate within sampling error
-    late = games["minute"] == 29
-    assert abs(games["p_win"][late].mean() - games["winner"][late].mean()) < 0.03
-    assert abs(cal.balance_score(games["p_win"], games["winner"])) < 0.02
-
-
-def test_simulator_rejects_bad_settings():
-    with pytest.raises(ValueError, match="n_games"):
-        simulate_games(0)
-    with pytest.raises(ValueError, match="minute"):
-        exact_win_probability(1.0, 30, n_minutes=30)
-    with pytest.raises(ValueError, match="drift_sd"):
-        simulate_games(5, drift_sd=-1.0)
 
 
 # --- the shared reliability diagram -----------------------------------------------------------
