@@ -471,18 +471,15 @@ def build_tokenizer(
     """
     words = ["<pad>"]
     words += [f"{f.name}:{v}" for f in task.features for v in f.values]
-    words += [
-        question_token(MC_FORMAT, True),
-        question_token(MC_FORMAT, False),
-        question_token(NUM_FORMAT),
-    ]
+    words += [question_token(MC_FORMAT, order) for order in (True, False)]
+    words += [question_token(NUM_FORMAT)]
     words += list(ANSWER_KEYS) + list(DIGITS)
     words += [
         question_token(MC_FORMAT, order, q)
         for q in side_questions
         for order in (True, False)
     ]
-    return WordTokenizer(words, level="word")
+    return WordTokenizer(words)  # word level, the default
 
 
 def prompt_tokens(
@@ -618,9 +615,9 @@ def side_question_corpus(
     if length < F + 2:
         raise ValueError(f"length must be at least F + 2 = {F + 2}, got {length}")
     which = rng.integers(len(questions), size=n)  # [n] question index
-    positive_first = rng.random(n) < 0.5  # [n]
-    wrong = rng.random(n) < error_rate  # [n]
-    tokens = torch.full((n, length), tokenizer.pad_id, dtype=torch.long)
+    positive_first = rng.random(n) < 0.5  # pragma: no mutate (continuous: < is <=)
+    wrong = rng.random(n) < error_rate  # pragma: no mutate (continuous: < is <=)
+    tokens = torch.full((n, length), tokenizer.pad_id)  # int64, as pad_id is an int
     for k, question in enumerate(questions):
         for order in (True, False):
             rows = np.flatnonzero((which == k) & (positive_first == order))
@@ -996,7 +993,7 @@ def auc_score(y, scores) -> float:
 
     Paper: ROC AUC, the paper's measure of ranking (chapter Eq. 3) (arXiv:2407.14614v3).
     """
-    y = check_outcomes(y, "y")
+    y = check_outcomes(y)  # errors name it "y", the default
     scores = check_array(scores, "scores", finite=False)
     if scores.shape != y.shape:
         raise ValueError(
@@ -1008,7 +1005,7 @@ def auc_score(y, scores) -> float:
     n0 = y.size - n1
     if n1 == 0 or n0 == 0:
         raise ValueError("AUC needs at least one positive and one negative outcome")
-    order = np.argsort(scores, kind="mergesort")
+    order = np.argsort(scores)  # tied scores share their mean rank: any order will do
     sorted_scores = scores[order]
     ranks = np.empty(y.size)
     # mean rank (1-based) of each run of tied scores
@@ -1030,7 +1027,7 @@ def evaluate_risk_scores(y, risk, n_bins: int = 10) -> dict:
     Paper: the evaluation: AUC, ECE, Brier, accuracy, score spread (Eqs. 3-4) (arXiv:2407.14614v3).
     """
     risk = check_probabilities(risk, "risk")
-    y = check_outcomes(y, "y")
+    y = check_outcomes(y)  # errors name it "y", the default
     return {
         "auc": auc_score(y, risk),
         "ece": ece_binned(risk, y, n_bins=n_bins),
@@ -1054,7 +1051,7 @@ def calibration_slope(y, risk, clip: float = 1e-6) -> float:
     does not confuse a shift of the scores with their spread.
     """
     risk = check_probabilities(risk, "risk")
-    y = check_outcomes(y, "y")
+    y = check_outcomes(y)  # errors name it "y", the default
     if risk.shape != y.shape:
         raise ValueError(
             f"y and risk must have the same length, got {y.size} and {risk.size}"
@@ -1073,6 +1070,6 @@ def calibration_slope(y, risk, clip: float = 1e-6) -> float:
         hess = (design * (p * (1 - p))[:, None]).T @ design
         step = np.linalg.solve(hess + 1e-12 * np.eye(2), grad)
         coef += step
-        if np.abs(step).max() < 1e-10:
+        if np.abs(step).max() < 1e-10:  # pragma: no mutate (continuous: < is <=)
             break
     return float(coef[1])
