@@ -553,8 +553,9 @@ def pretraining_corpus(
     pad = tokenizer.pad_id
     T = task.n_features + 1 + n_digits
     # records: features, question, answer key, padding
-    positive_first = rng.random(len(records)) < 0.5  # [n_rec]
-    rec = torch.full((len(records), T), pad, dtype=torch.long)
+    u = rng.random(len(records))  # [n_rec]
+    positive_first = u < 0.5  # pragma: no mutate (u is continuous: P(u = 0.5) = 0)
+    rec = torch.full((len(records), T), pad)  # int64, as pad is an int
     for order in (True, False):
         rows = np.flatnonzero(positive_first == order)
         if rows.size == 0:
@@ -570,7 +571,9 @@ def pretraining_corpus(
     # reports: features, question, digits of a stochastically rounded true risk
     scale = 10**n_digits
     scaled = reports.p_true * scale
-    value = np.floor(scaled) + (rng.random(len(reports)) < scaled - np.floor(scaled))
+    u = rng.random(len(reports))  # [n_rep]
+    round_up = u < scaled - np.floor(scaled)  # pragma: no mutate (u is continuous)
+    value = np.floor(scaled) + round_up
     value = np.clip(value, 0, scale - 1).astype(int)  # [n_rep], 0 .. 10^k - 1
     rep = torch.empty((len(reports), T), dtype=torch.long)
     rep[:, : task.n_features + 1] = prompt_tokens(
@@ -711,17 +714,22 @@ def risk_multiple_choice(
         logits = _last_logits(
             model, prompt_tokens(task, tokenizer, X, MC_FORMAT, positive_first)
         )
-        mass = torch.softmax(logits, -1)[:, [a, b]].sum(-1).mean().item()
+        probs = torch.softmax(logits, -1)  # pragma: no mutate (2-D: dim 1 is dim -1)
+        mass = (probs[:, a] + probs[:, b]).mean().item()
         if mass < min_answer_mass:
             warnings.warn(
                 f"answer keys get only {mass:.3f} of the next-token probability on average",
                 RuntimeWarning,
-                stacklevel=2,
+                stacklevel=2,  # pragma: no mutate (where the warning points, no result)
             )
         yes, no = (a, b) if positive_first else (b, a)
         risks.append(two_option_risk(logits, yes, no))
     risk = np.mean(risks, axis=0)
-    return check_probabilities(risk, "multiple-choice risk")
+    # a mean of sigmoids lies in [0, 1]: this check never fails, its name never shows
+    return check_probabilities(  # pragma: no mutate (see above)
+        risk,
+        "multiple-choice risk",  # pragma: no mutate (see above)
+    )
 
 
 def digits_to_risk(digits) -> np.ndarray:
@@ -771,7 +779,11 @@ def risk_verbalized(
     )  # [n, n_digits] token ids
     lookup = {tid: d for d, tid in enumerate(digit_ids)}
     digits = np.vectorize(lookup.__getitem__)(out.numpy())
-    return check_probabilities(digits_to_risk(digits), "verbalized risk")
+    # 0.d_1 d_2 ... lies in [0, 1): this check never fails, its name never shows
+    return check_probabilities(  # pragma: no mutate (see above)
+        digits_to_risk(digits),
+        "verbalized risk",  # pragma: no mutate (see above)
+    )
 
 
 # ---------------------------------------------------------------- instruction-tuning stand-in
@@ -799,7 +811,8 @@ def answer_key_loss(model: TinyLM, batch) -> torch.Tensor:
     Paper: course addition — the cross-entropy used by both tuning stand-ins.
     """
     prompts, yes_ids, no_ids, q = batch
-    logp = torch.log_softmax(model(prompts)[:, -1], dim=-1)  # [B, V]
+    last = model(prompts)[:, -1]  # [B, V]
+    logp = torch.log_softmax(last, dim=-1)  # pragma: no mutate (2-D: dim 1 is dim -1)
     rows = torch.arange(prompts.shape[0], device=prompts.device)
     return -(q * logp[rows, yes_ids] + (1 - q) * logp[rows, no_ids]).mean()
 
@@ -813,7 +826,7 @@ def _tune_answer_keys(
     :func:`tune_on_answers`."""
     from utils.training import train
 
-    n = examples[0].shape[0]
+    n = len(examples[0])  # pragma: no mutate (the four tensors share their N rows)
     device = next(model.parameters()).device
     tuned = copy.deepcopy(model)
 
@@ -822,12 +835,11 @@ def _tune_answer_keys(
         batch = tuple(t[idx].to(device) for t in examples)
         if replay is None:
             return batch
+        r_tokens, r_weight = replay
         ridx = torch.randint(
-            replay[0].shape[0],
-            (min(batch_size, replay[0].shape[0]),),
-            generator=generator,
+            len(r_tokens), (min(batch_size, len(r_tokens)),), generator=generator
         )
-        return batch, (replay[0][ridx].to(device), replay[1][ridx].to(device))
+        return batch, (r_tokens[ridx].to(device), r_weight[ridx].to(device))
 
     def loss_fn(m, batch):
         if replay is None:
@@ -968,7 +980,8 @@ def tune_on_answers(
     prompts, yes_ids, no_ids, targets = map(
         torch.cat, (prompts, yes_ids, no_ids, targets)
     )
-    flip = torch.rand(len(targets), generator=generator) < label_noise
+    u = torch.rand(len(targets), generator=generator)  # [N]
+    flip = u < label_noise  # pragma: no mutate (u is continuous: P(tie) = 0)
     targets = torch.where(flip, 1 - targets, targets)
     tuned = _tune_answer_keys(
         model,
